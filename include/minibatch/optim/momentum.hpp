@@ -1,0 +1,110 @@
+// Momentum<T, Backend>: gradient descent with momentum (heavy ball), in two forms.
+//
+// Lecture form (default, MomentumForm::lecture), λ = momentum, η = lr, m⁰ = 0:
+//
+//     m ← λ·m − η·g
+//     θ ← θ + m
+//
+//   with nesterov = true, the look-ahead written at the current iterate (Sutskever 2013):
+//
+//     m ← λ·m − η·g
+//     θ ← θ + λ·m − η·g
+//
+// PyTorch form (MomentumForm::pytorch, torch.optim.SGD), μ = momentum, d = dampening:
+//
+//     v ← g                      on the first step
+//     v ← μ·v + (1 − d)·g        afterwards
+//     θ ← θ − η·v                (nesterov: θ ← θ − η·(g + μ·v))
+//
+// With a constant lr and d = 0 both forms give the same iterates (m = −η·v). Under a
+// learning-rate schedule they differ: the lecture form scales each gradient by the lr
+// of the step it was taken at, the PyTorch form rescales the whole velocity by the
+// current lr. Choose the PyTorch form to port PyTorch code and get the same numbers.
+//
+// State: one velocity buffer shaped like the parameters, allocated on the first step;
+// every later step allocates nothing and is one fused pass over the flat parameters.
+#pragma once
+
+#include "minibatch/backend/cpu/ops.hpp"
+#include "minibatch/optim/checks.hpp"
+#include "minibatch/tensor/param_buffer.hpp"
+#include "minibatch/tensor/tensor.hpp"
+
+namespace minibatch {
+
+enum class MomentumForm { lecture, pytorch };
+
+template <class T>
+struct MomentumOptions {
+  T lr = T(0.01);
+  T momentum = T(0.9);
+  bool nesterov = false;
+  MomentumForm form = MomentumForm::lecture;
+  T dampening = T(0);  // PyTorch form only
+};
+
+template <class T, Backend B = cpu>
+class Momentum {
+ public:
+  using value_type = T;
+  using backend_type = B;
+  using Options = MomentumOptions<T>;
+
+  explicit Momentum(Options options = {}) : options_(options) {
+    detail::check_learning_rate(options_.lr, "Momentum");
+    detail::check_unit_interval(options_.momentum, "Momentum", "momentum");
+    require<value_error>(options_.dampening >= T(0) && options_.dampening <= T(1),
+                         "Momentum: dampening must be in [0, 1], got dampening = ", options_.dampening);
+    require<value_error>(options_.form == MomentumForm::pytorch || options_.dampening == T(0),
+                         "Momentum: dampening = ", options_.dampening,
+                         " applies to the PyTorch form only; set form = MomentumForm::pytorch");
+    require<value_error>(!(options_.nesterov && options_.form == MomentumForm::pytorch) ||
+                             (options_.momentum > T(0) && options_.dampening == T(0)),
+                         "Momentum: PyTorch-form Nesterov needs momentum > 0 and dampening = 0, got momentum = ",
+                         options_.momentum, ", dampening = ", options_.dampening);
+  }
+
+  void step(TensorView<T, B> params, TensorView<const T, B> grads) {
+    detail::check_step_args(params, grads, "Momentum::step");
+    if (velocity_.empty()) {
+      velocity_ = Tensor<T, B>(Shape{params.size()});
+    } else {
+      require<shape_error>(velocity_.size() == params.size(), "Momentum::step: state was built for ",
+                           velocity_.size(), " parameters, got ", params.size(), " (shape ", params.shape(),
+                           "); call reset() to reuse the optimizer on other parameters");
+    }
+    if (options_.form == MomentumForm::lecture) {
+      ops<B>::momentum_update(params, velocity_.view(), grads, options_.lr, options_.momentum, options_.nesterov);
+    } else {
+      ops<B>::momentum_update_torch(params, velocity_.view(), grads, options_.lr, options_.momentum,
+                                    options_.dampening, options_.nesterov, steps_ == 0);
+    }
+    ++steps_;
+  }
+  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) { step(params.flat(), grads.flat()); }
+
+  T lr() const noexcept { return options_.lr; }
+  void set_lr(T lr) {
+    detail::check_learning_rate(lr, "Momentum");
+    options_.lr = lr;
+  }
+  const Options& options() const noexcept { return options_; }
+  index_t steps() const noexcept { return steps_; }
+
+  // The velocity m (lecture form) or v (PyTorch form); empty before the first step.
+  const Tensor<T, B>& velocity() const noexcept { return velocity_; }
+  Tensor<T, B>& velocity() noexcept { return velocity_; }
+
+  // Forgets the state: the next step starts from m = 0 and may see other parameters.
+  void reset() {
+    velocity_ = Tensor<T, B>();
+    steps_ = 0;
+  }
+
+ private:
+  Options options_;
+  Tensor<T, B> velocity_;
+  index_t steps_ = 0;
+};
+
+}  // namespace minibatch
