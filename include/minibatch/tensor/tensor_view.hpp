@@ -4,6 +4,8 @@
 // reached through kernels or copied to the host.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <concepts>
 #include <type_traits>
 #include <vector>
@@ -62,10 +64,11 @@ class TensorView {
     require<shape_error>(rank() >= 1, "rows: tensor of shape ", shape_, " has no leading axis");
     require<index_error>(begin + count <= shape_[0], "rows: [", begin, ", ", begin + count,
                          ") out of range for shape ", shape_);
-    std::vector<index_t> dims(shape_.dims().begin(), shape_.dims().end());
+    std::array<index_t, Shape::max_rank> dims{};
+    std::copy(shape_.dims().begin(), shape_.dims().end(), dims.begin());
     dims[0] = count;
     const index_t row_size = shape_[0] == 0 ? 0 : size() / shape_[0];
-    return {data_ + begin * row_size, Shape(std::span<const index_t>(dims))};
+    return {data_ + begin * row_size, Shape(std::span<const index_t>(dims.data(), rank()))};
   }
 
   // Copies the elements to a host vector (any backend).

@@ -1,8 +1,9 @@
 // Callbacks of the training loop. A callback is any object with one or more of
 //
 //     void on_step(const StepInfo&)     after every update
-//     void on_epoch(const EpochInfo&)   after every epoch
-//     bool stop_requested()             polled after every step; true ends the run
+//     void evaluate(EpochInfo&)         after every epoch, first: fills in metrics
+//     void on_epoch(const EpochInfo&)   after every epoch, once every evaluate has run
+//     bool stop_requested()             polled after every step and epoch; true ends the run
 //
 // A callback type with none of them, or with one of these names but a signature the
 // loop cannot call, is a compile error (never silently ignored). For lambdas:
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <concepts>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -31,7 +33,12 @@ struct EpochInfo {
   index_t epoch = 0;
   index_t steps = 0;        // updates in this epoch
   double mean_loss = 0;     // mean of the step losses of the epoch
-  double seconds = 0;       // wall time of the epoch
+  double seconds = 0;       // wall time of the epoch's steps (evaluation not included)
+  // Filled in by evaluate() callbacks (fit's evaluator); NaN when nobody measured them.
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  double train_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double validation_loss = std::numeric_limits<double>::quiet_NaN();
+  double validation_accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
 namespace detail {
@@ -41,12 +48,16 @@ concept has_on_step_member = requires { &std::remove_cvref_t<C>::on_step; };
 template <class C>
 concept has_on_epoch_member = requires { &std::remove_cvref_t<C>::on_epoch; };
 template <class C>
+concept has_evaluate_member = requires { &std::remove_cvref_t<C>::evaluate; };
+template <class C>
 concept has_stop_member = requires { &std::remove_cvref_t<C>::stop_requested; };
 
 template <class C>
 concept callable_on_step = requires(C& c, const StepInfo& s) { c.on_step(s); };
 template <class C>
 concept callable_on_epoch = requires(C& c, const EpochInfo& e) { c.on_epoch(e); };
+template <class C>
+concept callable_evaluate = requires(C& c, EpochInfo& e) { c.evaluate(e); };
 template <class C>
 concept callable_stop = requires(C& c) {
   { c.stop_requested() } -> std::convertible_to<bool>;
@@ -55,13 +66,15 @@ concept callable_stop = requires(C& c) {
 template <class C>
 constexpr void check_callback() {
   using D = std::remove_cvref_t<C>;
-  static_assert(callable_on_step<D> || callable_on_epoch<D> || callable_stop<D>,
+  static_assert(callable_on_step<D> || callable_on_epoch<D> || callable_evaluate<D> || callable_stop<D>,
                 "minibatch callback: the type has none of on_step(const StepInfo&), on_epoch(const EpochInfo&), "
-                "bool stop_requested()");
+                "evaluate(EpochInfo&), bool stop_requested()");
   static_assert(!has_on_step_member<D> || callable_on_step<D>,
                 "minibatch callback: on_step must be callable as on_step(const StepInfo&)");
   static_assert(!has_on_epoch_member<D> || callable_on_epoch<D>,
                 "minibatch callback: on_epoch must be callable as on_epoch(const EpochInfo&)");
+  static_assert(!has_evaluate_member<D> || callable_evaluate<D>,
+                "minibatch callback: evaluate must be callable as evaluate(EpochInfo&)");
   static_assert(!has_stop_member<D> || callable_stop<D>,
                 "minibatch callback: stop_requested must be callable as stop_requested() and return bool");
 }
@@ -73,6 +86,10 @@ void notify_step(C& c, const StepInfo& s) {
 template <class C>
 void notify_epoch(C& c, const EpochInfo& e) {
   if constexpr (callable_on_epoch<C>) c.on_epoch(e);
+}
+template <class C>
+void run_evaluate(C& c, EpochInfo& e) {
+  if constexpr (callable_evaluate<C>) c.evaluate(e);
 }
 template <class C>
 bool asks_stop(C& c) {

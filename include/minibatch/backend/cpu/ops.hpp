@@ -1,17 +1,38 @@
-// ops<cpu>: the cpu backend's element-wise operations on tensor views. The fused
-// optimizer updates are the single-loop reference kernels (a memory-bound update is one
-// pass; the compiler vectorises the loop); norms accumulate in double.
+// ops<cpu>: the cpu backend's operations on tensor views — everything the generic layers
+// (optimizers, models, the training loop) ask of a backend. ops<cuda> in
+// <minibatch/backend/cuda/ops.cuh> has the same functions with the same meaning.
+//
+// Optimizer updates are the single-loop reference kernels (a memory-bound update is one
+// fused pass; the compiler vectorises it). Matrix products go through Eigen. Row-wise
+// work (bias + activation, losses, gathers) is the reference loop over each row.
+// Conventions: gradients overwrite their output; losses are means over the batch and are
+// written to a one-element tensor on the backend (so a device backend need not sync).
 #pragma once
 
+#include <cstdint>
+#include <span>
+
+#include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/kernels/ref/accuracy.hpp"
+#include "minibatch/kernels/ref/adaptive_update.hpp"
+#include "minibatch/kernels/ref/activation.hpp"
+#include "minibatch/kernels/ref/bias.hpp"
+#include "minibatch/kernels/ref/gather.hpp"
+#include "minibatch/kernels/ref/mse.hpp"
 #include "minibatch/kernels/ref/norm.hpp"
 #include "minibatch/kernels/ref/optim_update.hpp"
+#include "minibatch/kernels/ref/sigmoid_xent.hpp"
+#include "minibatch/kernels/ref/softmax_xent.hpp"
 #include "minibatch/tensor/backend.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
 
 namespace minibatch {
 
+using kernels::ref::Activation;
+
 template <>
 struct ops<cpu> {
+  // ---- optimizer updates over flat buffers -------------------------------------------
   template <class T>
   static void gd_update(TensorView<T, cpu> theta, TensorView<const T, cpu> g, T lr) {
     kernels::ref::gd_update(theta.data(), g.data(), theta.size(), lr);
@@ -33,6 +54,160 @@ struct ops<cpu> {
   template <class T>
   static double l2_norm(TensorView<const T, cpu> x) {
     return kernels::ref::l2_norm(x.data(), x.size());
+  }
+
+  // ---- dense layers --------------------------------------------------------------------
+  // C ← op(A)·op(B) + beta·C for rank-2 row-major views; op transposes when asked.
+  template <class T>
+  static void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b,
+                   TensorView<T, cpu> c, T beta = T(0)) {
+    const auto A = cpu_backend::as_matrix(a);
+    const auto Bm = cpu_backend::as_matrix(b);
+    auto C = cpu_backend::as_matrix(c);
+    const auto rows = trans_a ? A.cols() : A.rows();
+    const auto inner = trans_a ? A.rows() : A.cols();
+    const auto inner_b = trans_b ? Bm.cols() : Bm.rows();
+    const auto cols = trans_b ? Bm.rows() : Bm.cols();
+    require<shape_error>(inner == inner_b && C.rows() == rows && C.cols() == cols, "gemm: cannot multiply ",
+                         a.shape(), trans_a ? "ᵀ" : "", " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
+    if (beta == T(0)) C.setZero();
+    else if (beta != T(1)) C *= beta;
+    if (!trans_a && !trans_b) C.noalias() += A * Bm;
+    else if (trans_a && !trans_b) C.noalias() += A.transpose() * Bm;
+    else if (!trans_a && trans_b) C.noalias() += A * Bm.transpose();
+    else C.noalias() += A.transpose() * Bm.transpose();
+  }
+
+  // y ← act(y + b) for every row of y [n × cols]; an empty b means no bias.
+  template <class T>
+  static void bias_activation_forward(TensorView<T, cpu> y, TensorView<const T, cpu> b, Activation act) {
+    const index_t n = y.shape()[0], cols = y.shape()[1];
+    for (index_t i = 0; i < n; ++i) {
+      T* row = y.data() + i * cols;
+      if (!b.empty()) kernels::ref::bias_add(row, b.data(), 1, cols);
+      kernels::ref::activation_forward(act, row, row, cols);
+    }
+  }
+
+  // dy ← dy ⊙ act′ in place, from the forward output y.
+  template <class T>
+  static void activation_backward(TensorView<const T, cpu> y, TensorView<T, cpu> dy, Activation act) {
+    kernels::ref::activation_backward(act, y.data(), dy.data(), dy.data(), dy.size());
+  }
+
+  // db ← Σ over rows of dy [n × cols].
+  template <class T>
+  static void column_sums(TensorView<const T, cpu> dy, TensorView<T, cpu> db) {
+    kernels::ref::bias_backward(dy.data(), db.data(), dy.shape()[0], dy.shape()[1]);
+  }
+
+  // ---- losses: loss[0] ← mean over rows, dout ← its gradient ---------------------------
+  template <class T>
+  static void softmax_xent(TensorView<const T, cpu> logits, TensorView<const std::int32_t, cpu> labels,
+                           TensorView<T, cpu> dlogits, TensorView<T, cpu> loss) {
+    loss[0] = kernels::ref::softmax_xent(logits.data(), labels.data(), dlogits.data(), logits.shape()[0],
+                                         logits.shape()[1]);
+  }
+  template <class T>
+  static void sigmoid_xent(TensorView<const T, cpu> logits, TensorView<const std::int32_t, cpu> labels,
+                           TensorView<T, cpu> dlogits, TensorView<T, cpu> loss) {
+    loss[0] = kernels::ref::sigmoid_xent(logits.data(), labels.data(), dlogits.data(), logits.shape()[0]);
+  }
+  template <class T>
+  static void mse(TensorView<const T, cpu> pred, TensorView<const T, cpu> target, TensorView<T, cpu> dpred,
+                  TensorView<T, cpu> loss) {
+    loss[0] = kernels::ref::mse(pred.data(), target.data(), dpred.data(), pred.shape()[0], pred.size() / pred.shape()[0]);
+  }
+
+  // ---- data ------------------------------------------------------------------------------
+  // dst row k ← src row idx[k]; idx lives on the host (device backends upload it).
+  template <class T>
+  static void gather_rows(TensorView<const T, cpu> src, std::span<const index_t> idx, TensorView<T, cpu> dst) {
+    const index_t rows = src.shape()[0];
+    const index_t cols = rows ? src.size() / rows : 0;
+    kernels::ref::gather_rows(src.data(), rows, cols, idx.data(), idx.size(), dst.data());
+  }
+
+  // Number of rows of logits whose argmax equals the label.
+  template <class T>
+  static index_t count_correct(TensorView<const T, cpu> logits, TensorView<const std::int32_t, cpu> labels) {
+    return kernels::ref::count_correct(logits.data(), labels.data(), logits.shape()[0], logits.shape()[1]);
+  }
+
+  // Reads a scalar (e.g. a loss) back to the host.
+  template <class T>
+  static T read(TensorView<const T, cpu> x, index_t i = 0) {
+    return x[i];
+  }
+
+  // ---- adaptive and layer-wise optimizer updates (kernels/ref/adaptive_update.hpp) ----
+  // The parameters are cut into slices [offsets[s], offsets[s+1]) (offsets: slices + 1
+  // entries on the backend); wd and ratio hold one value per slice. State views that a
+  // variant does not use (RMSProp's gbar when not centered, buf without momentum) are empty.
+  template <class T>
+  static void adagrad_update(TensorView<T, cpu> theta, TensorView<T, cpu> sum, TensorView<const T, cpu> g,
+                             TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd, T lr, T eps) {
+    kernels::ref::adagrad_update(theta.data(), sum.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr, eps);
+  }
+
+  template <class T>
+  static void rmsprop_update(TensorView<T, cpu> theta, TensorView<T, cpu> v, TensorView<T, cpu> gbar,
+                             TensorView<T, cpu> buf, TensorView<const T, cpu> g, TensorView<const index_t, cpu> offsets,
+                             TensorView<const T, cpu> wd, T lr, T alpha, T eps, T momentum) {
+    kernels::ref::rmsprop_update(theta.data(), v.data(), gbar.empty() ? nullptr : gbar.data(),
+                                 buf.empty() ? nullptr : buf.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr,
+                                 alpha, eps, momentum);
+  }
+
+  // bias_correction1 = 1 − β₁ᵗ, bias_correction2 = 1 − β₂ᵗ; decoupled: AdamW's decay.
+  template <class T>
+  static void adam_update(TensorView<T, cpu> theta, TensorView<T, cpu> m, TensorView<T, cpu> v,
+                          TensorView<const T, cpu> g, TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd,
+                          T lr, T beta1, T beta2, T eps, T bias_correction1, T bias_correction2, bool decoupled) {
+    kernels::ref::adam_update(theta.data(), m.data(), v.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr,
+                              beta1, beta2, eps, bias_correction1, bias_correction2, decoupled);
+  }
+
+  // out[s] ← Σ x² over slice s, in double.
+  template <class T>
+  static void slice_sum_squares(TensorView<const T, cpu> x, TensorView<const index_t, cpu> offsets,
+                                TensorView<double, cpu> out) {
+    kernels::ref::slice_sum_squares(x.data(), offsets.data(), out.size(), out.data());
+  }
+
+  // out[s] ← ‖u‖² over slice s for the LAMB direction u of this step; writes no state.
+  template <class T>
+  static void lamb_direction_sum_squares(TensorView<const T, cpu> theta, TensorView<const T, cpu> m,
+                                         TensorView<const T, cpu> v, TensorView<const T, cpu> g,
+                                         TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd, T beta1,
+                                         T beta2, T eps, T bias_correction1, T bias_correction2,
+                                         TensorView<double, cpu> out) {
+    kernels::ref::lamb_direction_sum_squares(theta.data(), m.data(), v.data(), g.data(), offsets.data(), out.size(),
+                                             wd.data(), beta1, beta2, eps, bias_correction1, bias_correction2,
+                                             out.data());
+  }
+
+  template <class T>
+  static void lamb_update(TensorView<T, cpu> theta, TensorView<T, cpu> m, TensorView<T, cpu> v,
+                          TensorView<const T, cpu> g, TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd,
+                          TensorView<const T, cpu> ratio, T lr, T beta1, T beta2, T eps, T bias_correction1,
+                          T bias_correction2) {
+    kernels::ref::lamb_update(theta.data(), m.data(), v.data(), g.data(), offsets.data(), wd.size(), wd.data(),
+                              ratio.data(), lr, beta1, beta2, eps, bias_correction1, bias_correction2);
+  }
+
+  template <class T>
+  static void lars_update(TensorView<T, cpu> theta, TensorView<T, cpu> m, TensorView<const T, cpu> g,
+                          TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd,
+                          TensorView<const T, cpu> ratio, T lr, T momentum) {
+    kernels::ref::lars_update(theta.data(), m.data(), g.data(), offsets.data(), wd.size(), wd.data(), ratio.data(), lr,
+                              momentum);
+  }
+
+  // x ← factor·x (gradient clipping).
+  template <class T>
+  static void scale(TensorView<T, cpu> x, T factor) {
+    kernels::ref::scale(x.data(), x.size(), factor);
   }
 };
 

@@ -1,0 +1,97 @@
+// Adagrad<T, Backend>: per-coordinate learning rates from the sum of squared gradients
+// (Duchi et al. 2011), exactly torch.optim.Adagrad (η = lr, S⁰ = initial_accumulator_value):
+//
+//     η_t = η / (1 + (t − 1)·lr_decay)          t = 1, 2, … the step number
+//     g ← g + weight_decay·θ                      (coupled weight decay, masked per slice)
+//     S ← S + g²
+//     θ ← θ − η_t · g / (√S + eps)
+//
+// Coordinates with large past gradients get small steps; S only grows, so the effective
+// learning rate decays by itself. set_lr changes η; lr_decay keeps applying on top of it.
+//
+// State: the accumulator S shaped like the parameters, allocated on the first step; every
+// later step allocates nothing and is one fused pass (ops<B>::adagrad_update).
+#pragma once
+
+#include "minibatch/backend/cpu/ops.hpp"
+#include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/option_checks.hpp"
+#include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/tensor/param_buffer.hpp"
+#include "minibatch/tensor/tensor.hpp"
+
+namespace minibatch {
+
+template <class T>
+struct AdagradOptions {
+  T lr = T(0.01);
+  T lr_decay = T(0);
+  T weight_decay = T(0);
+  T initial_accumulator_value = T(0);
+  T eps = T(1e-10);
+  SliceMask weight_decay_mask = {};  // slices that get weight decay (default: all)
+};
+
+template <class T, Backend B = cpu>
+class Adagrad {
+ public:
+  using value_type = T;
+  using backend_type = B;
+  using Options = AdagradOptions<T>;
+
+  explicit Adagrad(Options options = {}) : options_(std::move(options)) {
+    detail::check_learning_rate(options_.lr, "Adagrad");
+    detail::check_nonnegative(options_.lr_decay, "Adagrad", "lr_decay");
+    detail::check_nonnegative(options_.weight_decay, "Adagrad", "weight_decay");
+    detail::check_nonnegative(options_.initial_accumulator_value, "Adagrad", "initial_accumulator_value");
+    detail::check_positive(options_.eps, "Adagrad", "eps");
+  }
+
+  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
+  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
+    step_impl(params, grads, &layout);
+  }
+  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
+    step_impl(params.flat(), grads.flat(), &params.layout());
+  }
+
+  T lr() const noexcept { return options_.lr; }
+  void set_lr(T lr) {
+    detail::check_learning_rate(lr, "Adagrad");
+    options_.lr = lr;
+  }
+  const Options& options() const noexcept { return options_; }
+  index_t steps() const noexcept { return steps_; }
+
+  // The accumulator S; empty before the first step.
+  const Tensor<T, B>& sum() const noexcept { return sum_; }
+  Tensor<T, B>& sum() noexcept { return sum_; }
+
+  // Forgets the state: the next step starts from S = initial_accumulator_value.
+  void reset() {
+    sum_ = Tensor<T, B>();
+    slices_.reset();
+    steps_ = 0;
+  }
+
+ private:
+  void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
+    detail::check_step_args(params, grads, "Adagrad::step");
+    slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
+                           "Adagrad::step");
+    if (sum_.empty()) {
+      const std::vector<T> init(params.size(), options_.initial_accumulator_value);
+      sum_ = Tensor<T, B>(Shape{params.size()}, std::span<const T>(init));
+    }
+    const T lr_t = options_.lr / (T(1) + static_cast<T>(steps_) * options_.lr_decay);
+    ops<B>::adagrad_update(params, sum_.view(), grads, slices_.offsets(), slices_.weight_decay(), lr_t, options_.eps);
+    ++steps_;
+  }
+
+  Options options_;
+  Tensor<T, B> sum_;
+  detail::SliceTable<T, B> slices_;
+  index_t steps_ = 0;
+};
+
+}  // namespace minibatch

@@ -1,0 +1,144 @@
+// Adam<T, Backend> and AdamW<T, Backend>: bias-corrected moment estimates (Kingma & Ba
+// 2015), exactly torch.optim.Adam and torch.optim.AdamW (η = lr, m⁰ = v⁰ = 0, t = 1, 2, …):
+//
+//     Adam  (coupled weight decay):      g ← g + weight_decay·θ
+//     AdamW (decoupled, Loshchilov & Hutter 2019):  θ ← θ − η·weight_decay·θ
+//     m ← β₁·m + (1 − β₁)·g
+//     v ← β₂·v + (1 − β₂)·g²
+//     m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
+//     θ ← θ − η·m̂ / (√v̂ + eps)
+//
+// The two differ only in where the decay enters: Adam's goes through the moments (so it is
+// divided by √v̂ like the gradient), AdamW's shrinks θ directly by η·weight_decay. With
+// weight_decay = 0 they are the same update. Weight decay is masked per slice
+// (weight_decay_mask, e.g. SliceMask::min_rank(2) to spare biases). Defaults are
+// PyTorch's: AdamW decays by 0.01, Adam not at all.
+//
+// State: m and v shaped like the parameters, allocated on the first step; every later
+// step allocates nothing and is one fused pass (ops<B>::adam_update).
+#pragma once
+
+#include <cmath>
+#include <type_traits>
+
+#include "minibatch/backend/cpu/ops.hpp"
+#include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/option_checks.hpp"
+#include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/tensor/param_buffer.hpp"
+#include "minibatch/tensor/tensor.hpp"
+
+namespace minibatch {
+
+template <class T>
+struct AdamOptions {
+  T lr = T(1e-3);
+  T beta1 = T(0.9);
+  T beta2 = T(0.999);
+  T eps = T(1e-8);
+  T weight_decay = T(0);
+  SliceMask weight_decay_mask = {};  // slices that get weight decay (default: all)
+};
+
+template <class T>
+struct AdamWOptions {
+  T lr = T(1e-3);
+  T beta1 = T(0.9);
+  T beta2 = T(0.999);
+  T eps = T(1e-8);
+  T weight_decay = T(1e-2);
+  SliceMask weight_decay_mask = {};
+};
+
+namespace detail {
+
+// 1 − βᵗ, computed in double as PyTorch does.
+template <class T>
+T bias_correction(T beta, index_t t) {
+  return static_cast<T>(1.0 - std::pow(static_cast<double>(beta), static_cast<double>(t)));
+}
+
+template <class T, Backend B, bool Decoupled>
+class AdamBase {
+ public:
+  using value_type = T;
+  using backend_type = B;
+  using Options = std::conditional_t<Decoupled, AdamWOptions<T>, AdamOptions<T>>;
+  static constexpr bool decoupled_weight_decay = Decoupled;
+
+  explicit AdamBase(Options options = {}) : options_(std::move(options)) {
+    check_learning_rate(options_.lr, name());
+    check_unit_interval(options_.beta1, name(), "beta1");
+    check_unit_interval(options_.beta2, name(), "beta2");
+    check_positive(options_.eps, name(), "eps");
+    check_nonnegative(options_.weight_decay, name(), "weight_decay");
+  }
+
+  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
+  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
+    step_impl(params, grads, &layout);
+  }
+  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
+    step_impl(params.flat(), grads.flat(), &params.layout());
+  }
+
+  T lr() const noexcept { return options_.lr; }
+  void set_lr(T lr) {
+    check_learning_rate(lr, name());
+    options_.lr = lr;
+  }
+  const Options& options() const noexcept { return options_; }
+  index_t steps() const noexcept { return steps_; }
+
+  // The first and second moments m and v (not bias-corrected); empty before the first step.
+  const Tensor<T, B>& exp_avg() const noexcept { return m_; }
+  const Tensor<T, B>& exp_avg_sq() const noexcept { return v_; }
+
+  // Forgets the state: the next step is step 1 again, from m = v = 0.
+  void reset() {
+    m_ = Tensor<T, B>();
+    v_ = Tensor<T, B>();
+    slices_.reset();
+    steps_ = 0;
+  }
+
+ private:
+  static constexpr const char* name() { return Decoupled ? "AdamW" : "Adam"; }
+  static constexpr const char* step_name() { return Decoupled ? "AdamW::step" : "Adam::step"; }
+
+  void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
+    check_step_args(params, grads, step_name());
+    slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
+                           step_name());
+    if (m_.empty()) {
+      m_ = Tensor<T, B>(Shape{params.size()});
+      v_ = Tensor<T, B>(Shape{params.size()});
+    }
+    const index_t t = steps_ + 1;
+    ops<B>::adam_update(params, m_.view(), v_.view(), grads, slices_.offsets(), slices_.weight_decay(), options_.lr,
+                        options_.beta1, options_.beta2, options_.eps, bias_correction(options_.beta1, t),
+                        bias_correction(options_.beta2, t), Decoupled);
+    ++steps_;
+  }
+
+  Options options_;
+  Tensor<T, B> m_, v_;
+  SliceTable<T, B> slices_;
+  index_t steps_ = 0;
+};
+
+}  // namespace detail
+
+template <class T, Backend B = cpu>
+class Adam : public detail::AdamBase<T, B, false> {
+ public:
+  using detail::AdamBase<T, B, false>::AdamBase;
+};
+
+template <class T, Backend B = cpu>
+class AdamW : public detail::AdamBase<T, B, true> {
+ public:
+  using detail::AdamBase<T, B, true>::AdamBase;
+};
+
+}  // namespace minibatch

@@ -1,0 +1,106 @@
+// RMSProp<T, Backend>: gradients divided by a running root-mean-square (Hinton 2012),
+// exactly torch.optim.RMSprop (η = lr, α = alpha, μ = momentum, v⁰ = ḡ⁰ = b⁰ = 0):
+//
+//     g ← g + weight_decay·θ                      (coupled weight decay, masked per slice)
+//     v ← α·v + (1 − α)·g²
+//     d = √v + eps                                 (centered: ḡ ← α·ḡ + (1 − α)·g,
+//                                                             d = √(v − ḡ²) + eps)
+//     θ ← θ − η·g/d                                (momentum > 0: b ← μ·b + g/d, θ ← θ − η·b)
+//
+// There is no bias correction (v starts at 0, so the first steps are large: g/√(1−α)).
+// Adam with β₁ = 0 is this update with v divided by 1 − αᵗ and eps outside the correction.
+//
+// State: v, and ḡ (centered) and b (momentum > 0) shaped like the parameters, allocated
+// on the first step; every later step is one fused pass (ops<B>::rmsprop_update).
+#pragma once
+
+#include "minibatch/backend/cpu/ops.hpp"
+#include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/option_checks.hpp"
+#include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/tensor/param_buffer.hpp"
+#include "minibatch/tensor/tensor.hpp"
+
+namespace minibatch {
+
+template <class T>
+struct RMSPropOptions {
+  T lr = T(0.01);
+  T alpha = T(0.99);
+  T eps = T(1e-8);
+  T weight_decay = T(0);
+  T momentum = T(0);
+  bool centered = false;
+  SliceMask weight_decay_mask = {};  // slices that get weight decay (default: all)
+};
+
+template <class T, Backend B = cpu>
+class RMSProp {
+ public:
+  using value_type = T;
+  using backend_type = B;
+  using Options = RMSPropOptions<T>;
+
+  explicit RMSProp(Options options = {}) : options_(std::move(options)) {
+    detail::check_learning_rate(options_.lr, "RMSProp");
+    detail::check_unit_interval(options_.alpha, "RMSProp", "alpha");
+    detail::check_positive(options_.eps, "RMSProp", "eps");
+    detail::check_nonnegative(options_.weight_decay, "RMSProp", "weight_decay");
+    detail::check_unit_interval(options_.momentum, "RMSProp", "momentum");
+  }
+
+  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
+  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
+    step_impl(params, grads, &layout);
+  }
+  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
+    step_impl(params.flat(), grads.flat(), &params.layout());
+  }
+
+  T lr() const noexcept { return options_.lr; }
+  void set_lr(T lr) {
+    detail::check_learning_rate(lr, "RMSProp");
+    options_.lr = lr;
+  }
+  const Options& options() const noexcept { return options_; }
+  index_t steps() const noexcept { return steps_; }
+
+  // v (square average), ḡ (grad average: centered only), b (momentum buffer: momentum > 0
+  // only); empty before the first step or when unused.
+  const Tensor<T, B>& square_avg() const noexcept { return square_avg_; }
+  const Tensor<T, B>& grad_avg() const noexcept { return grad_avg_; }
+  const Tensor<T, B>& momentum_buffer() const noexcept { return momentum_buffer_; }
+
+  // Forgets the state: the next step starts from zero averages.
+  void reset() {
+    square_avg_ = Tensor<T, B>();
+    grad_avg_ = Tensor<T, B>();
+    momentum_buffer_ = Tensor<T, B>();
+    slices_.reset();
+    steps_ = 0;
+  }
+
+ private:
+  void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
+    detail::check_step_args(params, grads, "RMSProp::step");
+    slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
+                           "RMSProp::step");
+    if (square_avg_.empty()) {
+      const Shape flat{params.size()};
+      square_avg_ = Tensor<T, B>(flat);
+      if (options_.centered) grad_avg_ = Tensor<T, B>(flat);
+      if (options_.momentum > T(0)) momentum_buffer_ = Tensor<T, B>(flat);
+    }
+    ops<B>::rmsprop_update(params, square_avg_.view(), grad_avg_.view(), momentum_buffer_.view(), grads,
+                           slices_.offsets(), slices_.weight_decay(), options_.lr, options_.alpha, options_.eps,
+                           options_.momentum);
+    ++steps_;
+  }
+
+  Options options_;
+  Tensor<T, B> square_avg_, grad_avg_, momentum_buffer_;
+  detail::SliceTable<T, B> slices_;
+  index_t steps_ = 0;
+};
+
+}  // namespace minibatch
