@@ -91,7 +91,7 @@ class ParamBuffer {
   TensorView<T, B> operator[](std::string_view name) { return view_of(layout_.find(name)); }
   TensorView<const T, B> operator[](std::string_view name) const { return view_of(layout_.find(name)); }
 
-  void zero() noexcept { flat_.zero(); }
+  void zero() { flat_.zero(); }
 
  private:
   TensorView<T, B> view_of(const ParamSlice& s) { return {flat_.data() + s.offset, s.shape}; }

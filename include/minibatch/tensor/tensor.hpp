@@ -106,7 +106,7 @@ class Tensor {
   operator TensorView<T, B>() noexcept { return view(); }
   operator TensorView<const T, B>() const noexcept { return view(); }
 
-  void zero() noexcept {
+  void zero() {
     if (size()) memory<B>::zero(data_, size());
   }
 

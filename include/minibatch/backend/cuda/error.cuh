@@ -29,6 +29,9 @@ namespace cuda_backend {
 
 inline void check(cudaError_t status, const char* call, const char* file, int line) {
   if (status == cudaSuccess) return;
+  // The runtime also keeps the error as its "last error"; clear it so that the next launch
+  // check does not report it again (sticky errors, which break the context, stay).
+  cudaGetLastError();
   throw cuda_error(detail::concat("CUDA call ", call, " failed at ", file, ":", line, ": ", cudaGetErrorName(status),
                                   " (", cudaGetErrorString(status), ")"),
                    static_cast<int>(status));

@@ -18,6 +18,8 @@ inline constexpr unsigned block_threads = 256;
 // Blocks of the first pass of a two-pass reduction, i.e. the partial sums it writes.
 // Fixed (not derived from the device), so results do not depend on the GPU model.
 inline constexpr unsigned max_partials = 1024;
+// Rows a block of a one-warp-per-row kernel handles at once.
+inline constexpr unsigned warp_rows_per_block = block_threads / 32;
 // Cap on the blocks of an element-wise grid-stride loop.
 inline constexpr std::size_t max_elementwise_blocks = std::size_t{1} << 16;
 
@@ -34,6 +36,8 @@ __device__ inline float log(float x) { return ::logf(x); }
 __device__ inline double log(double x) { return ::log(x); }
 __device__ inline float log1p(float x) { return ::log1pf(x); }
 __device__ inline double log1p(double x) { return ::log1p(x); }
+__device__ inline float sqrt(float x) { return ::sqrtf(x); }
+__device__ inline double sqrt(double x) { return ::sqrt(x); }
 __device__ inline float tanh(float x) { return ::tanhf(x); }
 __device__ inline double tanh(double x) { return ::tanh(x); }
 __device__ inline float fmax(float a, float b) { return ::fmaxf(a, b); }
