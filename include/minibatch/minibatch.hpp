@@ -4,6 +4,7 @@
 #include "minibatch/adagrad.hpp"
 #include "minibatch/adam.hpp"
 #include "minibatch/data.hpp"
+#include "minibatch/diagnostics.hpp"
 #include "minibatch/gd.hpp"
 #include "minibatch/lamb.hpp"
 #include "minibatch/lars.hpp"
