@@ -57,11 +57,7 @@ int main(int argc, char** argv) {
 
   try {
     auto mnist = mb::data::load_mnist(data_dir);
-    if (limit > 0 && limit < mnist.train.rows) {
-      mnist.train.rows = limit;
-      mnist.train.features.resize(limit * mnist.train.cols);
-      mnist.train.labels.resize(limit);
-    }
+    if (limit > 0) mnist.train = mb::data::head(mnist.train, limit);
     const auto [train, validation] = mb::data::train_validation_split(mnist.train, validation_fraction, seed);
     std::printf("data: %zu train, %zu validation, %zu test images of %zu pixels, %zu classes (%s)\n", train.rows,
                 validation.rows, mnist.test.rows, train.cols, train.classes, data_dir.c_str());

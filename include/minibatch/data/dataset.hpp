@@ -46,4 +46,15 @@ struct Dataset {
   }
 };
 
+// The first min(n, rows) rows of a data set (a copy), e.g. a quick run on a slice.
+inline Dataset head(const Dataset& d, std::size_t n) {
+  Dataset out;
+  out.rows = n < d.rows ? n : d.rows;
+  out.cols = d.cols;
+  out.classes = d.classes;
+  out.features.assign(d.features.begin(), d.features.begin() + static_cast<std::ptrdiff_t>(out.rows * d.cols));
+  out.labels.assign(d.labels.begin(), d.labels.begin() + static_cast<std::ptrdiff_t>(out.rows));
+  return out;
+}
+
 }  // namespace minibatch::data

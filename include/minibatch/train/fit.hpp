@@ -10,6 +10,8 @@
 // fills EpochInfo's train/validation loss and accuracy (full passes in chunks of
 // eval_batch rows) before user callbacks see it. The optimizer and sampler are taken by
 // reference, so their state (momentum, step count) is the caller's after fit returns.
+// An optimizer with a per-slice step (LARS, LAMB, weight-decay masks) sees the model's
+// layers as its slices (optim/per_slice.hpp).
 #pragma once
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 
 #include "minibatch/data/dataset.hpp"
 #include "minibatch/models/supervised.hpp"
+#include "minibatch/optim/per_slice.hpp"
 #include "minibatch/train/loop.hpp"
 
 namespace minibatch {
@@ -91,8 +94,14 @@ FitResult fit_with(Mlp<T, B>& model, const data::Dataset& train, Rule& optimizer
                                 .first_epoch = options.first_epoch,
                                 .record_grad_norm = options.record_grad_norm,
                                 .stop_on_non_finite = true};
-  result.history = train_loop(optimizer, sampler, objective, model.params().flat(), grad.view(), loop_options,
-                              evaluator, callbacks...);
+  if constexpr (SliceAwareRule<Rule>) {
+    auto layered = per_slice(optimizer, model.layout());  // each layer is its own slice (LARS, LAMB, masks)
+    result.history = train_loop(layered, sampler, objective, model.params().flat(), grad.view(), loop_options,
+                                evaluator, callbacks...);
+  } else {
+    result.history = train_loop(optimizer, sampler, objective, model.params().flat(), grad.view(), loop_options,
+                                evaluator, callbacks...);
+  }
   return result;
 }
 

@@ -1,0 +1,44 @@
+// Tutorial: critical points — is a stalled loss a critical point, and which kind?
+//
+// What it shows from the lecture: while a small tanh network trains, the full training
+// loss flattens out but the full gradient norm ‖∇f‖ does not go to zero: a stalled loss is
+// not a critical point, so check the gradient norm before blaming one. At the end, Lanczos
+// on Hessian-vector products estimates the extreme eigenvalues of the Hessian; negative
+// ones beside positive ones mean saddle-like, none mean minimum-like.
+//
+// Run:  ./build/release/examples/critical_points/critical_points [--data DIR] [--out study]
+//       [--examples 2000] [--epochs 40] [--lanczos 30] [--no-plots]
+//
+// What you should see: the loss and gradient norm at the start and end, the change of the
+// loss over the last quarter of training, λ_max, λ_min, the fraction of positive Ritz
+// values and the verdict, and study/critical_points.png (training curves and Ritz values).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+
+#include "lecture/critical_points.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Gradient norm while the loss stalls, and the Hessian's extreme eigenvalues at the end"};
+  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CriticalPointsOptions options;
+  bool no_plots = false;
+  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
+  app.add_option("--out", out, "folder for the CSV and PNG files");
+  app.add_option("--examples", options.train_examples, "training images used");
+  app.add_option("--epochs", options.epochs, "training epochs")->check(CLI::PositiveNumber);
+  app.add_option("--lanczos", options.lanczos_iterations, "Lanczos iterations");
+  app.add_flag("--no-plots", no_plots, "write the CSV only");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    std::filesystem::create_directories(out);
+    const auto mnist = minibatch::data::load_mnist(data_dir);
+    const auto result = lecture::run_critical_points(mnist.train, options);
+    lecture::print_section(lecture::critical_points_section(result, options, out, !no_plots));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "critical_points: %s\n", e.what());
+    return 1;
+  }
+}

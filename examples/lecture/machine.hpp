@@ -1,0 +1,27 @@
+// Names the machine that produced the timings: the CPU model from /proc/cpuinfo (Linux)
+// and the number of hardware threads, so every timing in the report says where it came from.
+#pragma once
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace lecture {
+
+inline std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+inline std::string cpu_description() {
+  return "cpu (" + cpu_name() + ", " + std::to_string(std::thread::hardware_concurrency()) +
+         " hardware threads; Eigen single-threaded)";
+}
+
+}  // namespace lecture
