@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for the CSV and PNG files");
   app.add_option("--examples", options.train_examples, "training images used");
   app.add_option("--epochs", options.epochs, "training epochs")->check(CLI::PositiveNumber);
+  app.add_option("--lr", options.lr, "Momentum lr");
   app.add_option("--lanczos", options.lanczos_iterations, "Lanczos iterations");
   app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);

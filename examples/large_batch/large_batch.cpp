@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "folder for the CSV and PNG files");
   app.add_option("--epochs", options.epochs, "epochs per method")->check(CLI::PositiveNumber);
   app.add_option("--batch", options.large_batch, "the large batch size")->check(CLI::PositiveNumber);
+  app.add_option("--lr", options.lr, "Momentum lr tuned for the small batch");
+  app.add_option("--lars-lr", options.lars_lr, "LARS γ");
+  app.add_option("--lamb-lr", options.lamb_lr, "LAMB lr");
+  app.add_option("--warmup", options.warmup_epochs, "warmup epochs");
   app.add_option("--limit", limit, "use only the first N training images (0: all)");
   app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);

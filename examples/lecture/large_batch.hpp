@@ -25,9 +25,9 @@ namespace mb = minibatch;
 
 struct LargeBatchOptions {
   std::vector<mb::index_t> widths{784, 128, 10};
-  mb::index_t epochs = 5;
-  mb::index_t small_batch = 256, large_batch = 8192;
-  float lr = 0.02f, momentum = 0.9f;  // tuned for the small batch
+  mb::index_t epochs = 10;
+  mb::index_t small_batch = 256, large_batch = 4096;
+  float lr = 0.01f, momentum = 0.9f;  // tuned for the small batch
   float lars_lr = 2.0f;               // γ of LARS (its trust coefficient is 0.001)
   float lamb_lr = 0.01f;
   double warmup_epochs = 1.0;

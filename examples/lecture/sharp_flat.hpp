@@ -28,13 +28,13 @@ namespace lecture {
 namespace mb = minibatch;
 
 struct SharpFlatOptions {
-  mb::index_t train_examples = 10000;  // training subset (0: all)
-  std::vector<mb::index_t> widths{784, 256, 10};
+  mb::index_t train_examples = 5000;  // training subset (0: all)
+  std::vector<mb::index_t> widths{784, 128, 10};
   mb::index_t small_batch = 256;
   double large_fraction = 0.1;  // LB = 10% of the training examples
-  float lr = 0.02f, momentum = 0.9f;
+  float lr = 0.01f, momentum = 0.9f;
   double target_train_accuracy = 0.95;
-  mb::index_t max_epochs_small = 40, max_epochs_large = 400;
+  mb::index_t max_epochs_small = 150, max_epochs_large = 600;
   mb::index_t sharpness_steps = 10;
   mb::index_t sharpness_examples = 5000;  // training examples the sharpness is measured on
   mb::index_t interpolation_points = 31;
@@ -166,7 +166,7 @@ inline Section sharp_flat_section(const SharpFlatResult& r, const SharpFlatOptio
   s.data = {"sharp_flat.csv", "sharp_flat_interpolation.csv"};
   if (plots) {
     write_png(Plot{"f(α·θ_LB + (1−α)·θ_SB): α = 0 is the small-batch, α = 1 the large-batch solution", "α",
-                   "cross-entropy loss", false, true, {train, test}, "top center"},
+                   "cross-entropy loss", false, false, {train, test}, "top center"},
               outdir / "sharp_flat_interpolation.png");
     s.plots.push_back("sharp_flat_interpolation.png");
   }

@@ -7,7 +7,7 @@
 // f(α·θ_LB + (1−α)·θ_SB) shows a narrower valley around α = 1 than around α = 0.
 //
 // Run:  ./build/release/examples/sharp_flat/sharp_flat [--data DIR] [--out study]
-//       [--examples 10000] [--target 0.95] [--no-plots]
+//       [--examples 5000] [--target 0.95] [--lr 0.01] [--widths 784 128 10] [--no-plots]
 //
 // What you should see: a table of both runs (epochs, train/test accuracy and loss,
 // sharpness for ε = 1e-3 and 5e-4), the two verdicts, and study/sharp_flat_interpolation.png.
@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
   app.add_option("--out", out, "folder for the CSV and PNG files");
   app.add_option("--examples", options.train_examples, "training images used (0: all)");
+  app.add_option("--lr", options.lr, "Momentum lr of both runs");
+  app.add_option("--widths", options.widths, "layer widths, input to output");
   app.add_option("--target", options.target_train_accuracy, "training accuracy both runs train to");
   app.add_option("--max-epochs-small", options.max_epochs_small, "epoch cap of the small-batch run");
   app.add_option("--max-epochs-large", options.max_epochs_large, "epoch cap of the large-batch run");
