@@ -16,29 +16,27 @@
 #include <exception>
 #include <filesystem>
 
+#include "lecture/cli.hpp"
 #include "lecture/batch_accuracy.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Train and validation accuracy vs batch size after a fixed number of epochs"};
-  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CommonOptions common;
   lecture::BatchAccuracyOptions options;
   minibatch::index_t limit = 0;
-  bool no_plots = false;
-  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
-  app.add_option("--out", out, "folder for the CSV and PNG files");
+  lecture::add_common_options(app, common);
   app.add_option("--batches", options.batch_sizes, "batch sizes to train with");
   app.add_option("--epochs", options.epochs, "epochs per batch size")->check(CLI::PositiveNumber);
   app.add_option("--lr", options.lr, "learning rate (the same for every batch size)");
   app.add_option("--limit", limit, "use only the first N training images (0: all)");
-  app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);
   try {
-    std::filesystem::create_directories(out);
-    auto mnist = minibatch::data::load_mnist(data_dir);
+    std::filesystem::create_directories(common.out);
+    auto mnist = minibatch::data::load_mnist(common.data_dir);
     if (limit) mnist.train = minibatch::data::head(mnist.train, limit);
     const auto [train, validation] = minibatch::data::train_validation_split(mnist.train, 1.0 / 12.0, 1);
     const auto rows = lecture::run_batch_accuracy(train, validation, options);
-    const auto section = lecture::batch_accuracy_section(rows, options, out, !no_plots);
+    const auto section = lecture::batch_accuracy_section(rows, options, common.out, !common.no_plots);
     lecture::print_section(section);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batch_accuracy: %s\n", e.what());

@@ -19,26 +19,24 @@
 #include <exception>
 #include <filesystem>
 
+#include "lecture/cli.hpp"
 #include "lecture/batch_time.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Time per update and per epoch vs batch size (MLP 784-512-512-10)"};
-  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CommonOptions common;
   lecture::BatchTimeOptions options;
-  bool no_plots = false;
-  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
-  app.add_option("--out", out, "folder for the CSV and PNG files");
+  lecture::add_common_options(app, common);
   app.add_option("--batches", options.batch_sizes, "batch sizes to time");
   app.add_option("--min-seconds", options.min_seconds, "measure each batch size at least this long");
   app.add_option("--min-repeats", options.min_repeats, "measure each batch size at least this many steps");
-  app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);
   try {
-    std::filesystem::create_directories(out);
-    const auto mnist = minibatch::data::load_mnist(data_dir);
+    std::filesystem::create_directories(common.out);
+    const auto mnist = minibatch::data::load_mnist(common.data_dir);
     const auto result = lecture::run_batch_time(mnist.train, "cpu", options);
 
-    const auto section = lecture::batch_time_section({result}, out, !no_plots);
+    const auto section = lecture::batch_time_section({result}, common.out, !common.no_plots);
     lecture::print_section(section);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batch_time: %s\n", e.what());

@@ -18,26 +18,24 @@
 #include <exception>
 #include <filesystem>
 
+#include "lecture/cli.hpp"
 #include "lecture/critical_points.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Gradient norm while the loss stalls, and the Hessian's extreme eigenvalues at the end"};
-  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CommonOptions common;
   lecture::CriticalPointsOptions options;
-  bool no_plots = false;
-  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
-  app.add_option("--out", out, "folder for the CSV and PNG files");
+  lecture::add_common_options(app, common);
   app.add_option("--examples", options.train_examples, "training images used");
   app.add_option("--epochs", options.epochs, "training epochs")->check(CLI::PositiveNumber);
   app.add_option("--lr", options.lr, "Momentum lr");
   app.add_option("--lanczos", options.lanczos_iterations, "Lanczos iterations");
-  app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);
   try {
-    std::filesystem::create_directories(out);
-    const auto mnist = minibatch::data::load_mnist(data_dir);
+    std::filesystem::create_directories(common.out);
+    const auto mnist = minibatch::data::load_mnist(common.data_dir);
     const auto result = lecture::run_critical_points(mnist.train, options);
-    lecture::print_section(lecture::critical_points_section(result, options, out, !no_plots));
+    lecture::print_section(lecture::critical_points_section(result, options, common.out, !common.no_plots));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "critical_points: %s\n", e.what());
     return 1;

@@ -17,16 +17,15 @@
 #include <exception>
 #include <filesystem>
 
+#include "lecture/cli.hpp"
 #include "lecture/large_batch.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Large batch: plain SGD vs linear scaling + warmup, LARS and LAMB"};
-  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CommonOptions common;
   lecture::LargeBatchOptions options;
   minibatch::index_t limit = 0;
-  bool no_plots = false;
-  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
-  app.add_option("--out", out, "folder for the CSV and PNG files");
+  lecture::add_common_options(app, common);
   app.add_option("--epochs", options.epochs, "epochs per method")->check(CLI::PositiveNumber);
   app.add_option("--batch", options.large_batch, "the large batch size")->check(CLI::PositiveNumber);
   app.add_option("--lr", options.lr, "Momentum lr tuned for the small batch");
@@ -34,15 +33,14 @@ int main(int argc, char** argv) {
   app.add_option("--lamb-lr", options.lamb_lr, "LAMB lr");
   app.add_option("--warmup", options.warmup_epochs, "warmup epochs");
   app.add_option("--limit", limit, "use only the first N training images (0: all)");
-  app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);
   try {
-    std::filesystem::create_directories(out);
-    auto mnist = minibatch::data::load_mnist(data_dir);
+    std::filesystem::create_directories(common.out);
+    auto mnist = minibatch::data::load_mnist(common.data_dir);
     if (limit) mnist.train = minibatch::data::head(mnist.train, limit);
     const auto [train, validation] = minibatch::data::train_validation_split(mnist.train, 1.0 / 12.0, 1);
     const auto rows = lecture::run_large_batch(train, validation, options);
-    lecture::print_section(lecture::large_batch_section(rows, options, out, !no_plots));
+    lecture::print_section(lecture::large_batch_section(rows, options, common.out, !common.no_plots));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "large_batch: %s\n", e.what());
     return 1;

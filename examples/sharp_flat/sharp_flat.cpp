@@ -17,15 +17,14 @@
 #include <exception>
 #include <filesystem>
 
+#include "lecture/cli.hpp"
 #include "lecture/sharp_flat.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Small vs large batch: test accuracy, ε-sharpness and 1-D interpolation"};
-  std::string data_dir = minibatch::data::default_data_dir, out = "study";
+  lecture::CommonOptions common;
   lecture::SharpFlatOptions options;
-  bool no_plots = false;
-  app.add_option("--data", data_dir, "directory of MNIST-format IDX files");
-  app.add_option("--out", out, "folder for the CSV and PNG files");
+  lecture::add_common_options(app, common);
   app.add_option("--examples", options.train_examples, "training images used (0: all)");
   app.add_option("--lr", options.lr, "Momentum lr of both runs");
   app.add_option("--widths", options.widths, "layer widths, input to output");
@@ -33,13 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-epochs-small", options.max_epochs_small, "epoch cap of the small-batch run");
   app.add_option("--max-epochs-large", options.max_epochs_large, "epoch cap of the large-batch run");
   app.add_option("--sharpness-steps", options.sharpness_steps, "projected ascent steps per sharpness");
-  app.add_flag("--no-plots", no_plots, "write the CSV only");
   CLI11_PARSE(app, argc, argv);
   try {
-    std::filesystem::create_directories(out);
-    const auto mnist = minibatch::data::load_mnist(data_dir);
+    std::filesystem::create_directories(common.out);
+    const auto mnist = minibatch::data::load_mnist(common.data_dir);
     const auto result = lecture::run_sharp_flat(mnist.train, mnist.test, options);
-    lecture::print_section(lecture::sharp_flat_section(result, options, out, !no_plots));
+    lecture::print_section(lecture::sharp_flat_section(result, options, common.out, !common.no_plots));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sharp_flat: %s\n", e.what());
     return 1;
