@@ -17,6 +17,7 @@
 #include "minibatch/optim/checks.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -67,6 +68,10 @@ class Adagrad {
   const Tensor<T, B>& sum() const noexcept { return sum_; }
   Tensor<T, B>& sum() noexcept { return sum_; }
 
+  // Checkpoint handle (optim/state.hpp): kind "Adagrad", tensor "sum" (S).
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step starts from S = initial_accumulator_value.
   void reset() {
     sum_ = Tensor<T, B>();
@@ -75,6 +80,11 @@ class Adagrad {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {"Adagrad", &self.steps_, {{"sum", &self.sum_, true}}};
+  }
+
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "Adagrad::step");
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,

@@ -25,6 +25,7 @@
 #include "minibatch/optim/checks.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -94,6 +95,10 @@ class AdamBase {
   const Tensor<T, B>& exp_avg() const noexcept { return m_; }
   const Tensor<T, B>& exp_avg_sq() const noexcept { return v_; }
 
+  // Checkpoint handle (optim/state.hpp): kind "Adam" or "AdamW", tensors "exp_avg" (m), "exp_avg_sq" (v).
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step is step 1 again, from m = v = 0.
   void reset() {
     m_ = Tensor<T, B>();
@@ -103,6 +108,11 @@ class AdamBase {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {name(), &self.steps_, {{"exp_avg", &self.m_, true}, {"exp_avg_sq", &self.v_, true}}};
+  }
+
   static constexpr const char* name() { return Decoupled ? "AdamW" : "Adam"; }
   static constexpr const char* step_name() { return Decoupled ? "AdamW::step" : "Adam::step"; }
 

@@ -8,6 +8,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
 
@@ -44,7 +45,16 @@ class GradientDescent {
   const Options& options() const noexcept { return options_; }
   index_t steps() const noexcept { return steps_; }
 
+  // Checkpoint handle (optim/state.hpp): kind "GradientDescent", no tensors.
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {"GradientDescent", &self.steps_, {}};
+  }
+
   Options options_;
   index_t steps_ = 0;
 };

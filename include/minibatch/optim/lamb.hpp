@@ -28,6 +28,7 @@
 #include "minibatch/optim/checks.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -81,6 +82,10 @@ class LAMB {
   // r_s of the last step, one per slice (host memory); empty before the first step.
   const std::vector<T>& trust_ratios() const noexcept { return slices_.host_ratios(); }
 
+  // Checkpoint handle (optim/state.hpp): kind "LAMB", tensors "exp_avg" (m), "exp_avg_sq" (v).
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step is step 1 again, from m = v = 0.
   void reset() {
     m_ = Tensor<T, B>();
@@ -90,6 +95,11 @@ class LAMB {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {"LAMB", &self.steps_, {{"exp_avg", &self.m_, true}, {"exp_avg_sq", &self.v_, true}}};
+  }
+
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "LAMB::step");
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask,

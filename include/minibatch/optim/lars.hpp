@@ -29,6 +29,7 @@
 #include "minibatch/optim/checks.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -79,6 +80,10 @@ class LARS {
   // λ_s of the last step, one per slice (host memory); empty before the first step.
   const std::vector<T>& trust_ratios() const noexcept { return slices_.host_ratios(); }
 
+  // Checkpoint handle (optim/state.hpp): kind "LARS", tensor "velocity" (the trust ratios are recomputed every step).
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step starts from m = 0 and may see other parameters.
   void reset() {
     velocity_ = Tensor<T, B>();
@@ -87,6 +92,11 @@ class LARS {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {"LARS", &self.steps_, {{"velocity", &self.velocity_, true}}};
+  }
+
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "LARS::step");
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask,

@@ -27,6 +27,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -95,6 +96,11 @@ class Momentum {
   const Tensor<T, B>& velocity() const noexcept { return velocity_; }
   Tensor<T, B>& velocity() noexcept { return velocity_; }
 
+  // Checkpoint handle (optim/state.hpp): kind "Momentum" (lecture form) or "Momentum/pytorch"
+  // (the two velocities mean different things), tensor "velocity".
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step starts from m = 0 and may see other parameters.
   void reset() {
     velocity_ = Tensor<T, B>();
@@ -102,6 +108,12 @@ class Momentum {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {self.options_.form == MomentumForm::lecture ? "Momentum" : "Momentum/pytorch", &self.steps_,
+            {{"velocity", &self.velocity_, true}}};
+  }
+
   Options options_;
   Tensor<T, B> velocity_;
   index_t steps_ = 0;

@@ -18,6 +18,7 @@
 #include "minibatch/optim/checks.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
+#include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
 
@@ -71,6 +72,11 @@ class RMSProp {
   const Tensor<T, B>& grad_avg() const noexcept { return grad_avg_; }
   const Tensor<T, B>& momentum_buffer() const noexcept { return momentum_buffer_; }
 
+  // Checkpoint handle (optim/state.hpp): kind "RMSProp", tensors "square_avg", "grad_avg" (centered only),
+  // "momentum_buffer" (momentum > 0 only).
+  OptimizerState<T, B> state() { return state_of(*this); }
+  OptimizerState<const T, B> state() const { return state_of(*this); }
+
   // Forgets the state: the next step starts from zero averages.
   void reset() {
     square_avg_ = Tensor<T, B>();
@@ -81,6 +87,15 @@ class RMSProp {
   }
 
  private:
+  template <class Self>
+  static detail::state_handle_t<Self, T, B> state_of(Self& self) {
+    return {"RMSProp",
+            &self.steps_,
+            {{"square_avg", &self.square_avg_, true},
+             {"grad_avg", &self.grad_avg_, self.options_.centered},
+             {"momentum_buffer", &self.momentum_buffer_, self.options_.momentum > T(0)}}};
+  }
+
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "RMSProp::step");
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,

@@ -20,7 +20,7 @@
 namespace minibatch {
 
 struct StepInfo {
-  index_t step = 0;      // 0-based count of updates so far in this run
+  index_t step = 0;      // global update count: from SgdOptions::first_step (0, or the resumed step)
   index_t epoch = 0;
   index_t batch = 0;     // position of the batch within its epoch
   index_t batch_size = 0;

@@ -12,15 +12,25 @@
 // reference, so their state (momentum, step count) is the caller's after fit returns.
 // An optimizer with a per-slice step (LARS, LAMB, weight-decay masks) sees the model's
 // layers as its slices (optim/per_slice.hpp).
+//
+// Checkpoints (train/checkpoint.hpp): `.checkpoint = {.path, .every_steps}` saves the
+// parameters, the optimizer state and the position after every every_steps-th update;
+// `.resume_from = path` restores them and continues at the saved batch of the saved epoch,
+// up to the same end (first_epoch + epochs) as the run that wrote it, which is bitwise the
+// uninterrupted run. The FitResult of a resumed run covers the resumed part only: its
+// first epoch record is the partial epoch from the resume point on. Both need an optimizer
+// with state() (StatefulOptimizer); other optimizers get a value_error when they ask.
 #pragma once
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <vector>
 
 #include "minibatch/data/dataset.hpp"
 #include "minibatch/models/supervised.hpp"
 #include "minibatch/optim/per_slice.hpp"
+#include "minibatch/train/checkpoint.hpp"
 #include "minibatch/train/loop.hpp"
 
 namespace minibatch {
@@ -32,6 +42,8 @@ struct FitOptions {
   index_t eval_batch = 2000;                  // rows per evaluation chunk
   bool record_grad_norm = true;
   index_t first_epoch = 0;
+  CheckpointOptions checkpoint = {};       // {.path, .every_steps}: save every every_steps updates
+  std::filesystem::path resume_from = {};  // continue the run saved in this checkpoint
 };
 
 struct FitResult {
@@ -72,6 +84,33 @@ struct EpochEvaluator {
   }
 };
 
+// Applies options.resume_from (restores model and optimizer, moves loop_options to the saved
+// position) and returns the callback that writes options.checkpoint.
+template <class T, Backend B, UpdateRule Rule, Sampler S>
+auto make_checkpointer(const FitOptions& options, Mlp<T, B>& model, Rule& optimizer, S& sampler,
+                       index_t examples, SgdOptions& loop_options) {
+  if constexpr (StatefulOptimizer<Rule>) {
+    const TrainPosition now = sampler_position(sampler, examples);
+    if (!options.resume_from.empty()) {
+      const Checkpoint<T> saved = read_checkpoint<T>(options.resume_from);
+      const std::string source = source_name(options.resume_from);
+      check_resume_position(saved.position, now, source);
+      restore_checkpoint(saved, source, model.params(), optimizer);
+      const index_t end = options.first_epoch + options.epochs;
+      loop_options.first_epoch = saved.position.epoch;
+      loop_options.first_batch = saved.position.batch;
+      loop_options.first_step = saved.position.step;
+      loop_options.epochs = end > saved.position.epoch ? end - saved.position.epoch : 0;
+    }
+    return PeriodicCheckpoint<T, B, Rule>(options.checkpoint, model.params(), optimizer, now);
+  } else {
+    require<value_error>(options.resume_from.empty() && options.checkpoint.path.empty(),
+                         "fit: checkpoints need an optimizer with state() (a StatefulOptimizer, optim/state.hpp); "
+                         "this one has none");
+    return NoCheckpoint{};
+  }
+}
+
 template <class Loss, class T, Backend B, UpdateRule Rule, Sampler S, class... Callbacks>
 FitResult fit_with(Mlp<T, B>& model, const data::Dataset& train, Rule& optimizer, S& sampler, const FitOptions& options,
                    Callbacks&... callbacks) {
@@ -85,22 +124,26 @@ FitResult fit_with(Mlp<T, B>& model, const data::Dataset& train, Rule& optimizer
     val_data.emplace(to_tensors<T, B>(*options.validation));
     val_eval.emplace(model, *val_data, options.eval_batch);
   }
+  SgdOptions loop_options{.epochs = options.epochs,
+                          .first_epoch = options.first_epoch,
+                          .record_grad_norm = options.record_grad_norm,
+                          .stop_on_non_finite = true};
+  auto checkpointer = make_checkpointer(options, model, optimizer, sampler, train_data.size(), loop_options);
   Tensor<T, B> grad(Shape{model.params().size()});
   FitResult result;
-  result.epochs.reserve(options.epochs);
+  result.epochs.reserve(loop_options.epochs);
   EpochEvaluator<Objective> evaluator{train_eval ? &*train_eval : nullptr, val_eval ? &*val_eval : nullptr,
                                       model.params().flat(), &result.epochs};
-  const SgdOptions loop_options{.epochs = options.epochs,
-                                .first_epoch = options.first_epoch,
-                                .record_grad_norm = options.record_grad_norm,
-                                .stop_on_non_finite = true};
+  // The checkpointer runs last, so it saves what the user's callbacks left (an lr they set).
+  auto run = [&](auto& rule) {
+    return train_loop(rule, sampler, objective, model.params().flat(), grad.view(), loop_options, evaluator,
+                      callbacks..., checkpointer);
+  };
   if constexpr (SliceAwareRule<Rule>) {
     auto layered = per_slice(optimizer, model.layout());  // each layer is its own slice (LARS, LAMB, masks)
-    result.history = train_loop(layered, sampler, objective, model.params().flat(), grad.view(), loop_options,
-                                evaluator, callbacks...);
+    result.history = run(layered);
   } else {
-    result.history = train_loop(optimizer, sampler, objective, model.params().flat(), grad.view(), loop_options,
-                                evaluator, callbacks...);
+    result.history = run(optimizer);
   }
   return result;
 }
