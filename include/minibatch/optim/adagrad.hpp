@@ -15,6 +15,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
 #include "minibatch/optim/state.hpp"
@@ -34,43 +35,26 @@ struct AdagradOptions {
 };
 
 template <class T, Backend B = cpu>
-class Adagrad {
- public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = AdagradOptions<T>;
+class Adagrad : public detail::OptimizerBase<Adagrad<T, B>, T, B, AdagradOptions<T>> {
+  using Base = detail::OptimizerBase<Adagrad<T, B>, T, B, AdagradOptions<T>>;
+  friend Base;
 
-  explicit Adagrad(Options options = {}) : options_(std::move(options)) {
-    detail::check_learning_rate(options_.lr, "Adagrad");
+ public:
+  using typename Base::Options;
+  static constexpr bool uses_slices = true;
+  static constexpr const char* name() { return "Adagrad"; }
+
+  explicit Adagrad(Options options = {}) : Base(std::move(options)) {
     detail::check_nonnegative(options_.lr_decay, "Adagrad", "lr_decay");
     detail::check_nonnegative(options_.weight_decay, "Adagrad", "weight_decay");
     detail::check_nonnegative(options_.initial_accumulator_value, "Adagrad", "initial_accumulator_value");
     detail::check_positive(options_.eps, "Adagrad", "eps");
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
-    step_impl(params, grads, &layout);
-  }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
-    step_impl(params.flat(), grads.flat(), &params.layout());
-  }
-
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "Adagrad");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
 
   // The accumulator S; empty before the first step.
   const Tensor<T, B>& sum() const noexcept { return sum_; }
   Tensor<T, B>& sum() noexcept { return sum_; }
-
-  // Checkpoint handle (optim/state.hpp): kind "Adagrad", tensor "sum" (S).
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
 
   // Forgets the state: the next step starts from S = initial_accumulator_value.
   void reset() {
@@ -80,6 +64,10 @@ class Adagrad {
   }
 
  private:
+  using Base::options_;
+  using Base::steps_;
+
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "Adagrad", tensor "sum" (S).
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {"Adagrad", &self.steps_, {{"sum", &self.sum_, true}}};
@@ -98,10 +86,8 @@ class Adagrad {
     ++steps_;
   }
 
-  Options options_;
   Tensor<T, B> sum_;
   detail::SliceTable<T, B> slices_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch

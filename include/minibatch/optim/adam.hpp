@@ -23,6 +23,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
 #include "minibatch/optim/state.hpp"
@@ -60,44 +61,29 @@ T bias_correction(T beta, index_t t) {
 }
 
 template <class T, Backend B, bool Decoupled>
-class AdamBase {
+class AdamBase : public OptimizerBase<AdamBase<T, B, Decoupled>, T, B,
+                                      std::conditional_t<Decoupled, AdamWOptions<T>, AdamOptions<T>>> {
+  using Base = OptimizerBase<AdamBase<T, B, Decoupled>, T, B,
+                             std::conditional_t<Decoupled, AdamWOptions<T>, AdamOptions<T>>>;
+  friend Base;
+
  public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = std::conditional_t<Decoupled, AdamWOptions<T>, AdamOptions<T>>;
+  using typename Base::Options;
+  static constexpr bool uses_slices = true;
+  static constexpr const char* name() { return Decoupled ? "AdamW" : "Adam"; }
   static constexpr bool decoupled_weight_decay = Decoupled;
 
-  explicit AdamBase(Options options = {}) : options_(std::move(options)) {
-    check_learning_rate(options_.lr, name());
+  explicit AdamBase(Options options = {}) : Base(std::move(options)) {
     check_unit_interval(options_.beta1, name(), "beta1");
     check_unit_interval(options_.beta2, name(), "beta2");
     check_positive(options_.eps, name(), "eps");
     check_nonnegative(options_.weight_decay, name(), "weight_decay");
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
-    step_impl(params, grads, &layout);
-  }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
-    step_impl(params.flat(), grads.flat(), &params.layout());
-  }
-
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    check_learning_rate(lr, name());
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
 
   // The first and second moments m and v (not bias-corrected); empty before the first step.
   const Tensor<T, B>& exp_avg() const noexcept { return m_; }
   const Tensor<T, B>& exp_avg_sq() const noexcept { return v_; }
-
-  // Checkpoint handle (optim/state.hpp): kind "Adam" or "AdamW", tensors "exp_avg" (m), "exp_avg_sq" (v).
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
 
   // Forgets the state: the next step is step 1 again, from m = v = 0.
   void reset() {
@@ -108,12 +94,15 @@ class AdamBase {
   }
 
  private:
+  using Base::options_;
+  using Base::steps_;
+
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "Adam" or "AdamW", tensors "exp_avg" (m), "exp_avg_sq" (v).
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {name(), &self.steps_, {{"exp_avg", &self.m_, true}, {"exp_avg_sq", &self.v_, true}}};
   }
 
-  static constexpr const char* name() { return Decoupled ? "AdamW" : "Adam"; }
   static constexpr const char* step_name() { return Decoupled ? "AdamW::step" : "Adam::step"; }
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
@@ -131,10 +120,8 @@ class AdamBase {
     ++steps_;
   }
 
-  Options options_;
   Tensor<T, B> m_, v_;
   SliceTable<T, B> slices_;
-  index_t steps_ = 0;
 };
 
 }  // namespace detail

@@ -8,6 +8,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
@@ -20,43 +21,32 @@ struct GradientDescentOptions {
 };
 
 template <class T, Backend B = cpu>
-class GradientDescent {
+class GradientDescent : public detail::OptimizerBase<GradientDescent<T, B>, T, B, GradientDescentOptions<T>> {
+  using Base = detail::OptimizerBase<GradientDescent<T, B>, T, B, GradientDescentOptions<T>>;
+  friend Base;
+
  public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = GradientDescentOptions<T>;
+  using typename Base::Options;
+  static constexpr bool uses_slices = false;
+  static constexpr const char* name() { return "GradientDescent"; }
 
-  explicit GradientDescent(Options options = {}) : options_(options) {
-    detail::check_learning_rate(options_.lr, "GradientDescent");
-  }
+  explicit GradientDescent(Options options = {}) : Base(std::move(options)) {}
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) {
+ private:
+  using Base::options_;
+  using Base::steps_;
+
+  void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout*) {
     detail::check_step_args(params, grads, "GradientDescent::step");
     ops<B>::gd_update(params, grads, options_.lr);
     ++steps_;
   }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) { step(params.flat(), grads.flat()); }
 
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "GradientDescent");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
-
-  // Checkpoint handle (optim/state.hpp): kind "GradientDescent", no tensors.
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
-
- private:
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "GradientDescent", no tensors.
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {"GradientDescent", &self.steps_, {}};
   }
-
-  Options options_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch

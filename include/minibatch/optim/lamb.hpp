@@ -26,6 +26,7 @@
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/adam.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
 #include "minibatch/optim/state.hpp"
@@ -46,45 +47,28 @@ struct LAMBOptions {
 };
 
 template <class T, Backend B = cpu>
-class LAMB {
- public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = LAMBOptions<T>;
+class LAMB : public detail::OptimizerBase<LAMB<T, B>, T, B, LAMBOptions<T>> {
+  using Base = detail::OptimizerBase<LAMB<T, B>, T, B, LAMBOptions<T>>;
+  friend Base;
 
-  explicit LAMB(Options options = {}) : options_(std::move(options)) {
-    detail::check_learning_rate(options_.lr, "LAMB");
+ public:
+  using typename Base::Options;
+  static constexpr bool uses_slices = true;
+  static constexpr const char* name() { return "LAMB"; }
+
+  explicit LAMB(Options options = {}) : Base(std::move(options)) {
     detail::check_unit_interval(options_.beta1, "LAMB", "beta1");
     detail::check_unit_interval(options_.beta2, "LAMB", "beta2");
     detail::check_positive(options_.eps, "LAMB", "eps");
     detail::check_nonnegative(options_.weight_decay, "LAMB", "weight_decay");
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
-    step_impl(params, grads, &layout);
-  }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
-    step_impl(params.flat(), grads.flat(), &params.layout());
-  }
-
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "LAMB");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
 
   // The moments m and v (not bias-corrected); empty before the first step.
   const Tensor<T, B>& exp_avg() const noexcept { return m_; }
   const Tensor<T, B>& exp_avg_sq() const noexcept { return v_; }
   // r_s of the last step, one per slice (host memory); empty before the first step.
   const std::vector<T>& trust_ratios() const noexcept { return slices_.host_ratios(); }
-
-  // Checkpoint handle (optim/state.hpp): kind "LAMB", tensors "exp_avg" (m), "exp_avg_sq" (v).
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
 
   // Forgets the state: the next step is step 1 again, from m = v = 0.
   void reset() {
@@ -95,6 +79,10 @@ class LAMB {
   }
 
  private:
+  using Base::options_;
+  using Base::steps_;
+
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "LAMB", tensors "exp_avg" (m), "exp_avg_sq" (v).
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {"LAMB", &self.steps_, {{"exp_avg", &self.m_, true}, {"exp_avg_sq", &self.v_, true}}};
@@ -128,10 +116,8 @@ class LAMB {
     ++steps_;
   }
 
-  Options options_;
   Tensor<T, B> m_, v_;
   detail::SliceTable<T, B> slices_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch

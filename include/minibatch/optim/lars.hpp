@@ -27,6 +27,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
 #include "minibatch/optim/state.hpp"
@@ -46,43 +47,26 @@ struct LARSOptions {
 };
 
 template <class T, Backend B = cpu>
-class LARS {
- public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = LARSOptions<T>;
+class LARS : public detail::OptimizerBase<LARS<T, B>, T, B, LARSOptions<T>> {
+  using Base = detail::OptimizerBase<LARS<T, B>, T, B, LARSOptions<T>>;
+  friend Base;
 
-  explicit LARS(Options options = {}) : options_(std::move(options)) {
-    detail::check_learning_rate(options_.lr, "LARS");
+ public:
+  using typename Base::Options;
+  static constexpr bool uses_slices = true;
+  static constexpr const char* name() { return "LARS"; }
+
+  explicit LARS(Options options = {}) : Base(std::move(options)) {
     detail::check_unit_interval(options_.momentum, "LARS", "momentum");
     detail::check_nonnegative(options_.weight_decay, "LARS", "weight_decay");
     detail::check_positive(options_.trust_coefficient, "LARS", "trust_coefficient");
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
-    step_impl(params, grads, &layout);
-  }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
-    step_impl(params.flat(), grads.flat(), &params.layout());
-  }
-
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "LARS");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
 
   // The velocity m; empty before the first step.
   const Tensor<T, B>& velocity() const noexcept { return velocity_; }
   // λ_s of the last step, one per slice (host memory); empty before the first step.
   const std::vector<T>& trust_ratios() const noexcept { return slices_.host_ratios(); }
-
-  // Checkpoint handle (optim/state.hpp): kind "LARS", tensor "velocity" (the trust ratios are recomputed every step).
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
 
   // Forgets the state: the next step starts from m = 0 and may see other parameters.
   void reset() {
@@ -92,6 +76,10 @@ class LARS {
   }
 
  private:
+  using Base::options_;
+  using Base::steps_;
+
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "LARS", tensor "velocity" (the trust ratios are recomputed every step).
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {"LARS", &self.steps_, {{"velocity", &self.velocity_, true}}};
@@ -118,10 +106,8 @@ class LARS {
     ++steps_;
   }
 
-  Options options_;
   Tensor<T, B> velocity_;
   detail::SliceTable<T, B> slices_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch

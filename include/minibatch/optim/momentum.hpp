@@ -27,6 +27,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/state.hpp"
 #include "minibatch/tensor/param_buffer.hpp"
 #include "minibatch/tensor/tensor.hpp"
@@ -45,14 +46,16 @@ struct MomentumOptions {
 };
 
 template <class T, Backend B = cpu>
-class Momentum {
- public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = MomentumOptions<T>;
+class Momentum : public detail::OptimizerBase<Momentum<T, B>, T, B, MomentumOptions<T>> {
+  using Base = detail::OptimizerBase<Momentum<T, B>, T, B, MomentumOptions<T>>;
+  friend Base;
 
-  explicit Momentum(Options options = {}) : options_(options) {
-    detail::check_learning_rate(options_.lr, "Momentum");
+ public:
+  using typename Base::Options;
+  static constexpr bool uses_slices = false;
+  static constexpr const char* name() { return "Momentum"; }
+
+  explicit Momentum(Options options = {}) : Base(std::move(options)) {
     detail::check_unit_interval(options_.momentum, "Momentum", "momentum");
     require<value_error>(options_.dampening >= T(0) && options_.dampening <= T(1),
                          "Momentum: dampening must be in [0, 1], got dampening = ", options_.dampening);
@@ -65,7 +68,21 @@ class Momentum {
                          options_.momentum, ", dampening = ", options_.dampening);
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) {
+  // The velocity m (lecture form) or v (PyTorch form); empty before the first step.
+  const Tensor<T, B>& velocity() const noexcept { return velocity_; }
+  Tensor<T, B>& velocity() noexcept { return velocity_; }
+
+  // Forgets the state: the next step starts from m = 0 and may see other parameters.
+  void reset() {
+    velocity_ = Tensor<T, B>();
+    steps_ = 0;
+  }
+
+ private:
+  using Base::options_;
+  using Base::steps_;
+
+  void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout*) {
     detail::check_step_args(params, grads, "Momentum::step");
     if (velocity_.empty()) {
       velocity_ = Tensor<T, B>(Shape{params.size()});
@@ -82,41 +99,16 @@ class Momentum {
     }
     ++steps_;
   }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) { step(params.flat(), grads.flat()); }
 
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "Momentum");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
-
-  // The velocity m (lecture form) or v (PyTorch form); empty before the first step.
-  const Tensor<T, B>& velocity() const noexcept { return velocity_; }
-  Tensor<T, B>& velocity() noexcept { return velocity_; }
-
-  // Checkpoint handle (optim/state.hpp): kind "Momentum" (lecture form) or "Momentum/pytorch"
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "Momentum" (lecture form) or "Momentum/pytorch"
   // (the two velocities mean different things), tensor "velocity".
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
-
-  // Forgets the state: the next step starts from m = 0 and may see other parameters.
-  void reset() {
-    velocity_ = Tensor<T, B>();
-    steps_ = 0;
-  }
-
- private:
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {self.options_.form == MomentumForm::lecture ? "Momentum" : "Momentum/pytorch", &self.steps_,
             {{"velocity", &self.velocity_, true}}};
   }
 
-  Options options_;
   Tensor<T, B> velocity_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch

@@ -16,6 +16,7 @@
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
+#include "minibatch/optim/optimizer_base.hpp"
 #include "minibatch/optim/option_checks.hpp"
 #include "minibatch/optim/slice_mask.hpp"
 #include "minibatch/optim/state.hpp"
@@ -36,46 +37,28 @@ struct RMSPropOptions {
 };
 
 template <class T, Backend B = cpu>
-class RMSProp {
- public:
-  using value_type = T;
-  using backend_type = B;
-  using Options = RMSPropOptions<T>;
+class RMSProp : public detail::OptimizerBase<RMSProp<T, B>, T, B, RMSPropOptions<T>> {
+  using Base = detail::OptimizerBase<RMSProp<T, B>, T, B, RMSPropOptions<T>>;
+  friend Base;
 
-  explicit RMSProp(Options options = {}) : options_(std::move(options)) {
-    detail::check_learning_rate(options_.lr, "RMSProp");
+ public:
+  using typename Base::Options;
+  static constexpr bool uses_slices = true;
+  static constexpr const char* name() { return "RMSProp"; }
+
+  explicit RMSProp(Options options = {}) : Base(std::move(options)) {
     detail::check_unit_interval(options_.alpha, "RMSProp", "alpha");
     detail::check_positive(options_.eps, "RMSProp", "eps");
     detail::check_nonnegative(options_.weight_decay, "RMSProp", "weight_decay");
     detail::check_unit_interval(options_.momentum, "RMSProp", "momentum");
   }
 
-  void step(TensorView<T, B> params, TensorView<const T, B> grads) { step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
-    step_impl(params, grads, &layout);
-  }
-  void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
-    step_impl(params.flat(), grads.flat(), &params.layout());
-  }
-
-  T lr() const noexcept { return options_.lr; }
-  void set_lr(T lr) {
-    detail::check_learning_rate(lr, "RMSProp");
-    options_.lr = lr;
-  }
-  const Options& options() const noexcept { return options_; }
-  index_t steps() const noexcept { return steps_; }
 
   // v (square average), ḡ (grad average: centered only), b (momentum buffer: momentum > 0
   // only); empty before the first step or when unused.
   const Tensor<T, B>& square_avg() const noexcept { return square_avg_; }
   const Tensor<T, B>& grad_avg() const noexcept { return grad_avg_; }
   const Tensor<T, B>& momentum_buffer() const noexcept { return momentum_buffer_; }
-
-  // Checkpoint handle (optim/state.hpp): kind "RMSProp", tensors "square_avg", "grad_avg" (centered only),
-  // "momentum_buffer" (momentum > 0 only).
-  OptimizerState<T, B> state() { return state_of(*this); }
-  OptimizerState<const T, B> state() const { return state_of(*this); }
 
   // Forgets the state: the next step starts from zero averages.
   void reset() {
@@ -87,6 +70,11 @@ class RMSProp {
   }
 
  private:
+  using Base::options_;
+  using Base::steps_;
+
+  // Checkpoint state, what state() hands out (optim/state.hpp): kind "RMSProp", tensors "square_avg", "grad_avg" (centered only),
+  // "momentum_buffer" (momentum > 0 only).
   template <class Self>
   static detail::state_handle_t<Self, T, B> state_of(Self& self) {
     return {"RMSProp",
@@ -112,10 +100,8 @@ class RMSProp {
     ++steps_;
   }
 
-  Options options_;
   Tensor<T, B> square_avg_, grad_avg_, momentum_buffer_;
   detail::SliceTable<T, B> slices_;
-  index_t steps_ = 0;
 };
 
 }  // namespace minibatch
