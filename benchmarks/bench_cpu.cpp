@@ -1,0 +1,242 @@
+// CPU benchmarks of issue 6, float32, Google Benchmark.
+//
+//   BM_Step/<model>/<batch>    one training step: gather of a random batch (the batches of
+//                              one shuffled epoch in turn), forward,
+//                              softmax cross-entropy (mean), backward, momentum 0.9 update.
+//                              model 0 = A (784-128-10), 1 = B (784-512-512-10), ReLU.
+//   BM_Epoch/<model>/<batch>   one real epoch of 60000 examples through train_loop: a new
+//                              shuffle, every batch's gather, every step (no gradient norm).
+//   BM_MomentumUpdate/<n>      the fused update alone; GB/s counts θ read+write, m read+write
+//                              and g read (20 bytes per parameter).
+//   BM_Copy/<n>                std::copy moving the same 20 bytes per parameter (10 read,
+//                              10 written): the memory-bound limit of the update.
+//   BM_FmaCeiling              independent FMA chains in registers (AVX-512, AVX2 or
+//                              scalar, whichever this build targets): this core's GFLOP/s.
+//
+// Counters: GFLOPs = 6·batch·(multiply-adds of the layers)·… per second (forward 2, backward
+// 4 FLOPs per multiply-add), pct_fma = that as a percentage of the FMA ceiling measured
+// once at start-up on one thread; threads = Eigen's thread count (OMP_NUM_THREADS with an
+// OpenMP build, else 1). The data set is 60000×784 synthetic features made in code.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "minibatch/momentum.hpp"
+#include "minibatch/samplers.hpp"
+#include "minibatch/train.hpp"
+
+namespace mb = minibatch;
+
+namespace {
+
+constexpr mb::index_t examples = 60000, features = 784, classes = 10;
+
+const mb::TensorDataset<float, std::int32_t>& dataset() {
+  static const auto data = [] {
+    mb::TensorDataset<float, std::int32_t> d;
+    d.features = mb::Tensor<float>(mb::Shape{examples, features});
+    d.targets = mb::Tensor<std::int32_t>(mb::Shape{examples, 1});
+    std::uint64_t s = 0x9e3779b97f4a7c15ULL;
+    float* x = d.features.data();
+    for (mb::index_t i = 0; i < examples * features; ++i) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      x[i] = static_cast<float>(s >> 40) * (1.0f / 16777216.0f);
+    }
+    for (mb::index_t i = 0; i < examples; ++i) d.targets.data()[i] = static_cast<std::int32_t>((i * 7919) % classes);
+    return d;
+  }();
+  return data;
+}
+
+std::vector<mb::index_t> widths_of(int model) {
+  return model == 0 ? std::vector<mb::index_t>{features, 128, classes}
+                    : std::vector<mb::index_t>{features, 512, 512, classes};
+}
+
+double macs_per_example(const std::vector<mb::index_t>& w) {
+  double macs = 0;
+  for (std::size_t l = 1; l < w.size(); ++l) macs += static_cast<double>(w[l - 1]) * static_cast<double>(w[l]);
+  return macs;
+}
+
+// ---- FMA ceiling -------------------------------------------------------------------------
+// 12 independent accumulators hide the FMA latency (4 cycles) on two FMA ports.
+// The chains are separate variables (kept in registers) and the loop count is opaque, so
+// the compiler can neither fold nor shorten them.
+#if defined(__AVX512F__)
+using fma_vec = __m512;
+constexpr int fma_lanes = 16;
+inline fma_vec fma_set(float x) { return _mm512_set1_ps(x); }
+inline fma_vec fma_op(fma_vec x, fma_vec a, fma_vec b) { return _mm512_fmadd_ps(x, a, b); }
+inline fma_vec fma_add(fma_vec x, fma_vec y) { return _mm512_add_ps(x, y); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using fma_vec = __m256;
+constexpr int fma_lanes = 8;
+inline fma_vec fma_set(float x) { return _mm256_set1_ps(x); }
+inline fma_vec fma_op(fma_vec x, fma_vec a, fma_vec b) { return _mm256_fmadd_ps(x, a, b); }
+inline fma_vec fma_add(fma_vec x, fma_vec y) { return _mm256_add_ps(x, y); }
+#else
+using fma_vec = float;
+constexpr int fma_lanes = 1;
+inline fma_vec fma_set(float x) { return x; }
+inline fma_vec fma_op(fma_vec x, fma_vec a, fma_vec b) { return x * a + b; }
+inline fma_vec fma_add(fma_vec x, fma_vec y) { return x + y; }
+#endif
+
+double fma_kernel(long iterations) {
+  benchmark::DoNotOptimize(iterations);
+  const fma_vec a = fma_set(0.999999f), b = fma_set(1e-7f);
+  fma_vec c0 = fma_set(0), c1 = fma_set(1), c2 = fma_set(2), c3 = fma_set(3), c4 = fma_set(4), c5 = fma_set(5);
+  fma_vec c6 = fma_set(6), c7 = fma_set(7), c8 = fma_set(8), c9 = fma_set(9), c10 = fma_set(10), c11 = fma_set(11);
+  for (long i = 0; i < iterations; ++i) {
+    c0 = fma_op(c0, a, b); c1 = fma_op(c1, a, b); c2 = fma_op(c2, a, b); c3 = fma_op(c3, a, b);
+    c4 = fma_op(c4, a, b); c5 = fma_op(c5, a, b); c6 = fma_op(c6, a, b); c7 = fma_op(c7, a, b);
+    c8 = fma_op(c8, a, b); c9 = fma_op(c9, a, b); c10 = fma_op(c10, a, b); c11 = fma_op(c11, a, b);
+  }
+  fma_vec sum = fma_add(fma_add(fma_add(c0, c1), fma_add(c2, c3)), fma_add(fma_add(c4, c5), fma_add(c6, c7)));
+  sum = fma_add(sum, fma_add(fma_add(c8, c9), fma_add(c10, c11)));
+  benchmark::DoNotOptimize(sum);
+  return 2.0 * fma_lanes * 12 * static_cast<double>(iterations);
+}
+
+const char* fma_isa() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2";
+#else
+  return "scalar";
+#endif
+}
+
+// Best of a few short runs, measured once per process (GFLOP/s, one thread).
+double fma_ceiling_gflops() {
+  static const double best = [] {
+    double b = 0;
+    for (int r = 0; r < 5; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const double flops = fma_kernel(2'000'000);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      b = std::max(b, flops / s / 1e9);
+    }
+    return b;
+  }();
+  return best;
+}
+
+void BM_FmaCeiling(benchmark::State& state) {
+  double flops = 0;
+  for (auto _ : state) flops += fma_kernel(1'000'000);
+  state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(fma_isa());
+}
+
+// ---- training ------------------------------------------------------------------------------
+void set_model_counters(benchmark::State& state, const std::vector<mb::index_t>& w, double examples_per_iteration) {
+  const double flops = 6.0 * macs_per_example(w) * examples_per_iteration * static_cast<double>(state.iterations());
+  state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["fma_ceiling"] = fma_ceiling_gflops();
+  state.counters["threads"] = Eigen::nbThreads();
+}
+
+void BM_Step(benchmark::State& state) {
+  const auto w = widths_of(static_cast<int>(state.range(0)));
+  const auto batch_size = static_cast<mb::index_t>(state.range(1));
+  const auto& data = dataset();
+  mb::Mlp<float> model(w, mb::Activation::relu, 1);
+  mb::ClassificationObjective<float> objective(model, data, batch_size);
+  mb::Momentum<float> opt({.lr = 0.01f, .momentum = 0.9f});
+  mb::Tensor<float> grad(mb::Shape{model.params().size()});
+  mb::ShuffledSampler sampler({.batch_size = batch_size, .seed = 7});
+  // The steps walk through the random batches of one shuffled epoch (as training does):
+  // repeating one batch would let the momentum of its always-zero gradients decay into
+  // subnormal floats, whose slow arithmetic no real run sees on every step.
+  const auto order = sampler.epoch(examples, 0);
+  auto params = model.params().flat();
+  mb::index_t b = 0;
+  for (auto _ : state) {
+    const auto loss = objective.loss_and_gradient(params, order[b], grad.view());
+    b = b + 1 == order.size() ? 0 : b + 1;
+    opt.step(params, grad.view());
+    benchmark::DoNotOptimize(loss);
+  }
+  set_model_counters(state, w, static_cast<double>(batch_size));
+}
+
+void BM_Epoch(benchmark::State& state) {
+  const auto w = widths_of(static_cast<int>(state.range(0)));
+  const auto batch_size = static_cast<mb::index_t>(state.range(1));
+  const auto& data = dataset();
+  mb::Mlp<float> model(w, mb::Activation::relu, 1);
+  mb::ClassificationObjective<float> objective(model, data, batch_size);
+  mb::Momentum<float> opt({.lr = 0.01f, .momentum = 0.9f});
+  mb::Tensor<float> grad(mb::Shape{model.params().size()});
+  mb::ShuffledSampler sampler({.batch_size = batch_size, .seed = 7});
+  mb::index_t epoch = 0;
+  for (auto _ : state) {
+    const auto history = mb::train_loop(opt, sampler, objective, model.params().flat(), grad.view(),
+                                        {.epochs = 1, .first_epoch = epoch++, .record_grad_norm = false,
+                                         .stop_on_non_finite = false});
+    benchmark::DoNotOptimize(history.steps);
+  }
+  set_model_counters(state, w, static_cast<double>(examples));
+}
+
+// ---- memory-bound update --------------------------------------------------------------------
+void BM_MomentumUpdate(benchmark::State& state) {
+  const auto n = static_cast<mb::index_t>(state.range(0));
+  mb::Tensor<float> theta(mb::Shape{n}), m(mb::Shape{n}), g(mb::Shape{n});
+  std::fill_n(g.data(), n, 1e-3f);
+  std::fill_n(theta.data(), n, 1.0f);
+  mb::Momentum<float> opt({.lr = 0.01f, .momentum = 0.9f});
+  opt.step(theta.view(), g.view());  // allocates and first-touches the velocity outside the timing
+  for (auto _ : state) {
+    opt.step(theta.view(), g.view());
+    benchmark::ClobberMemory();
+  }
+  const double bytes = 20.0 * static_cast<double>(n) * static_cast<double>(state.iterations());
+  state.counters["GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+
+void BM_Copy(benchmark::State& state) {
+  const auto n = static_cast<mb::index_t>(state.range(0));
+  const mb::index_t floats = n * 5 / 2;  // 10 bytes per parameter read, 10 written
+  mb::Tensor<float> src(mb::Shape{floats}), dst(mb::Shape{floats});
+  std::fill_n(src.data(), floats, 1.0f);
+  std::copy(src.data(), src.data() + floats, dst.data());
+  for (auto _ : state) {
+    std::copy(src.data(), src.data() + floats, dst.data());
+    benchmark::ClobberMemory();
+  }
+  const double bytes = 20.0 * static_cast<double>(n) * static_cast<double>(state.iterations());
+  state.counters["GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+
+void step_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"model", "batch"});
+  for (int model : {0, 1})
+    for (int batch : {1, 10, 100, 1000, 10000, 60000}) b->Args({model, batch});
+}
+void epoch_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"model", "batch"});
+  for (int model : {0, 1})
+    for (int batch : {10, 100, 1000, 10000}) b->Args({model, batch});
+}
+
+}  // namespace
+
+BENCHMARK(BM_FmaCeiling)->UseRealTime();
+BENCHMARK(BM_Step)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Epoch)->Apply(epoch_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MomentumUpdate)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Copy)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
