@@ -4,7 +4,9 @@
 // landscapes need no data) and writes, into --out (default `study/`), one CSV per
 // experiment, the PNG plots, and REPORT.md — each claim of the lecture, the numbers this
 // run measured, and whether they reproduced it. Quick mode (the default) finishes in a
-// few minutes on a 2-core CPU; --full runs the complete experiments.
+// few minutes on a 2-core CPU; --full runs the complete experiments. Built with CUDA
+// (MINIBATCH_ENABLE_CUDA) and run where a device is present, experiment 2 also times the
+// GPU and the report names the device.
 //
 // Run:  ./build/release/examples/study/minibatch_study [--data DIR] [--out study] [--full]
 //       [--only 1,2,3,5] [--no-plots]
@@ -34,6 +36,9 @@
 #include "lecture/sharp_flat.hpp"
 #include "lecture/timing.hpp"
 #include "lecture/toy_gd_sgd.hpp"
+#ifdef MINIBATCH_STUDY_CUDA
+#include "lecture/gpu_timing.hpp"
+#endif
 
 namespace mb = minibatch;
 
@@ -151,6 +156,9 @@ int main(int argc, char** argv) {
         {2, "batch size vs time",
          [&] {
            std::vector<lecture::BatchTimeResult> results{lecture::run_batch_time(mnist.train, "cpu", time_options)};
+#ifdef MINIBATCH_STUDY_CUDA
+           if (auto gpu = lecture::run_batch_time_gpu(mnist.train, time_options)) results.push_back(*gpu);
+#endif
            return lecture::batch_time_section(results, out, plots);
          }},
         {3, "batch size vs accuracy",
