@@ -25,6 +25,13 @@ struct Tolerance {
   double rtol;
 };
 
+// Absolute tolerance of softmax dlogits = (p − y)/n over a batch of n rows: p ∈ [0, 1]
+// carries a few ulps of 1, and p − 1 (the label's entry) keeps that absolute error.
+template <class T>
+double dlogits_atol(std::size_t n) {
+  return (sizeof(T) == 4 ? 1e-6 : 1e-15) / static_cast<double>(n);
+}
+
 // Values uniform in [lo, hi).
 template <class T>
 std::vector<T> random_values(std::size_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {

@@ -87,8 +87,10 @@ TEST_CASE("Mlp gradients on cuda match the cpu: softmax on 60000 rows, sigmoid a
 }
 
 TEST_CASE("fit() on cuda follows the cpu: step losses, and accuracies within 0.5 points") {
-  const auto train = mb::data::make_blobs(6000, 20, 5, 0.8, 31);
-  const auto validation = mb::data::make_blobs(1000, 20, 5, 0.8, 32);
+  // One draw of blobs, split: the validation rows share the training rows' centers.
+  const auto parts = mb::data::train_validation_split(mb::data::make_blobs(7000, 20, 5, 0.8, 31), 1.0 / 7.0, 32);
+  const mb::data::Dataset& train = parts.first;
+  const mb::data::Dataset& validation = parts.second;
   auto run = [&]<class B>(B) {
     mb::Mlp<float, B> model({20, 64, 5}, mb::Activation::relu, 3);
     mb::Momentum<float, B> opt({.lr = 0.05f, .momentum = 0.9f});
