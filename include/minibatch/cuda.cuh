@@ -9,7 +9,8 @@
 //
 // What it adds: the `cuda` tag and memory<cuda> (backend/cuda/memory.cuh), the per-device
 // stream, memory pool and cuBLAS handle (backend/cuda/context.cuh), cuda_error
-// (backend/cuda/error.cuh), ops<cuda> (backend/cuda/ops.cuh) and the raw-pointer kernels
+// (backend/cuda/error.cuh), ops<cuda> (backend/cuda/ops.cuh), StepGraph, which captures a
+// training step in a CUDA graph and replays it (backend/cuda/step_graph.cuh), and the raw-pointer kernels
 // (kernels/cuda/*.cuh), which other projects may call without our tensor type.
 //
 // Eigen 3.4 (the cpu backend) marks defaulted members __host__ __device__, which nvcc
@@ -27,6 +28,7 @@
 #include "minibatch/backend/cuda/error.cuh"
 #include "minibatch/backend/cuda/memory.cuh"
 #include "minibatch/backend/cuda/ops.cuh"
+#include "minibatch/backend/cuda/step_graph.cuh"
 #include "minibatch/kernels/cuda/accuracy.cuh"
 #include "minibatch/kernels/cuda/activation.cuh"
 #include "minibatch/kernels/cuda/adaptive_update.cuh"

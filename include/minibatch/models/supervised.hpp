@@ -90,12 +90,14 @@ class SupervisedObjective {
     TensorView<const target_type, B> y;
   };
 
-  // The batch's rows: a view when the indices are one ascending run, else a gather.
+  // The batch's rows: a view when the indices are one ascending run of two or more, else
+  // a gather. (A single row is always gathered: then every batch takes the same path, so
+  // a step captured in a CUDA graph replays for any batch of one.)
   Selected select(std::span<const index_t> batch) {
     const index_t n = batch.size();
     require<shape_error>(n > 0 && n <= max_batch_, "SupervisedObjective: batch of ", n,
                          " examples, the workspace holds 1 to ", max_batch_);
-    bool contiguous = batch[0] + n <= size();
+    bool contiguous = n > 1 && batch[0] + n <= size();
     for (index_t k = 1; contiguous && k < n; ++k) contiguous = batch[k] == batch[0] + k;
     if (contiguous)
       return {data_.features.view().rows(batch[0], n), data_.targets.view().rows(batch[0], n)};

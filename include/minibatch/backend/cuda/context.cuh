@@ -12,6 +12,8 @@
 //   scratch             the reduction workspace, a device result cell, a pinned read-back
 //                       cell and a double-buffered pinned staging area for index uploads,
 //                       allocated once and grown only when a larger batch first appears
+//                       (during a step-graph capture, uploads come from the graph's own
+//                       pinned buffer: begin_index_capture)
 //   allocations()       how many device or pinned allocations this context has made: a
 //                       steady-state training step must leave it unchanged (tests check)
 //
@@ -40,6 +42,7 @@
 #include <cuda_runtime.h>
 
 #include "minibatch/backend/cuda/error.cuh"
+#include "minibatch/core/error.hpp"
 #include "minibatch/core/index.hpp"
 
 namespace minibatch::cuda_backend {
@@ -186,14 +189,23 @@ class Context {
   // at once and the copy is truly asynchronous; a staging buffer is reused only once its
   // previous upload has completed. The returned buffer stays valid for the work queued
   // after this call, until the next upload.
+  //
+  // While a step graph captures (capture_indices_from), the upload is captured as a copy
+  // from the graph's own pinned buffer instead, which the graph's owner fills before each
+  // replay; nothing is staged or waited for then.
   const index_t* upload_indices(std::span<const index_t> idx) {
     if (idx.empty()) return nullptr;
     const std::size_t bytes = idx.size_bytes();
-    if (idx.size() > index_capacity_) {
-      const std::size_t capacity = std::max(idx.size(), 2 * index_capacity_);
-      index_device_ = DevicePtr(allocate(capacity * sizeof(index_t)), free_);
-      index_capacity_ = capacity;
+    if (capture_source_) {
+      require<shape_error>(idx.size() <= capture_capacity_ && idx.size() <= index_capacity_,
+                           "upload_indices: a batch of ", idx.size(), " indices during graph capture, the graph holds ",
+                           capture_capacity_);
+      MINIBATCH_CUDA_CHECK(
+          cudaMemcpyAsync(index_device_.get(), capture_source_, bytes, cudaMemcpyHostToDevice, stream()));
+      ++captured_uploads_;
+      return static_cast<const index_t*>(index_device_.get());
     }
+    reserve_indices(idx.size());
     Staging& slot = staging_[next_staging_];
     next_staging_ ^= 1;
     if (slot.pending) MINIBATCH_CUDA_CHECK(cudaEventSynchronize(slot.uploaded.get()));
@@ -208,6 +220,34 @@ class Context {
     slot.pending = true;
     return static_cast<const index_t*>(index_device_.get());
   }
+
+  // Grows the device index buffer to hold `count` indices (before a capture: a capture
+  // must not allocate).
+  void reserve_indices(std::size_t count) {
+    if (count <= index_capacity_) return;
+    const std::size_t capacity = std::max(count, 2 * index_capacity_);
+    index_device_ = DevicePtr(allocate(capacity * sizeof(index_t)), free_);
+    index_capacity_ = capacity;
+  }
+
+  // Graph capture of index uploads (backend/cuda/step_graph.cuh): from now until
+  // end_index_capture(), upload_indices captures copies from `pinned` (capacity indices).
+  void begin_index_capture(const index_t* pinned, std::size_t capacity) {
+    reserve_indices(capacity);
+    capture_source_ = pinned;
+    capture_capacity_ = capacity;
+    captured_uploads_ = 0;
+  }
+  // Ends it; returns how many uploads were captured.
+  std::size_t end_index_capture() noexcept {
+    capture_source_ = nullptr;
+    capture_capacity_ = 0;
+    return captured_uploads_;
+  }
+
+  // Pinned host memory, counted (graph index buffers).
+  void* allocate_host(std::size_t bytes) { return allocate_pinned(bytes); }
+  static void deallocate_host(void* p) noexcept { cudaFreeHost(p); }
 
   void synchronize() { MINIBATCH_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
@@ -271,6 +311,9 @@ class Context {
   std::size_t index_capacity_ = 0;
   Staging staging_[2];
   int next_staging_ = 0;
+  const index_t* capture_source_ = nullptr;
+  std::size_t capture_capacity_ = 0;
+  std::size_t captured_uploads_ = 0;
 };
 
 namespace detail {
