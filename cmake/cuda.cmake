@@ -32,6 +32,14 @@ else()
 endif()
 target_compile_options(minibatch_cuda INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>)
 
+# Warnings as errors for our own CUDA targets (tests, benchmarks, examples): the host
+# compiler's and nvcc's own. Not exported: consumers choose their own flags.
+add_library(minibatch_cuda_warnings INTERFACE)
+target_compile_options(minibatch_cuda_warnings INTERFACE
+  $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Werror --Werror=all-warnings>)
+
 install(TARGETS minibatch_cuda EXPORT minibatchCudaTargets)
 install(EXPORT minibatchCudaTargets NAMESPACE minibatch:: DESTINATION ${MINIBATCH_CMAKE_DIR})
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/minibatchCudaComponent.cmake DESTINATION ${MINIBATCH_CMAKE_DIR})
+
+add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/../benchmarks/gpu ${CMAKE_BINARY_DIR}/benchmarks/gpu)
