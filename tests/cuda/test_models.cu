@@ -109,3 +109,25 @@ TEST_CASE("fit() on cuda follows the cpu: step losses, and accuracies within 0.5
     CHECK(std::abs(gpu.epochs[e].validation_accuracy - cpu.epochs[e].validation_accuracy) <= 0.005);
   }
 }
+
+TEST_CASE("fit() on cuda reads losses once per epoch by default; every_step gives the same history; divergence is named") {
+  const auto data = mb::data::make_blobs(2000, 20, 5, 0.8, 33);
+  auto run = [&](mb::ReadBack read_back, float lr) {
+    mb::Mlp<float, mb::cuda> model({20, 32, 5}, mb::Activation::relu, 3);
+    mb::Momentum<float, mb::cuda> opt({.lr = lr, .momentum = 0.9f});
+    mb::ShuffledSampler sampler({.batch_size = 100, .seed = 5, .drop_last = false});
+    return mb::fit(model, data, opt, sampler, {.epochs = 2, .evaluate_train = false, .read_back = read_back});
+  };
+  const auto lazy = run(mb::ReadBack::automatic, 0.05f);
+  const auto eager = run(mb::ReadBack::every_step, 0.05f);
+  REQUIRE(lazy.history.loss.size() == 40);
+  check_close(lazy.history.loss, eager.history.loss, {0, 0}, "per-epoch vs per-step read-back: step losses");
+  check_close(lazy.history.grad_norm, eager.history.grad_norm, {0, 1e-12}, "per-epoch vs per-step: gradient norms");
+  try {
+    run(mb::ReadBack::automatic, 1e30f);
+    FAIL("a learning rate of 1e30 should diverge");
+  } catch (const mb::divergence_error& e) {
+    MESSAGE(e.what());
+    CHECK(std::string(e.what()).find("read_back = per_epoch") != std::string::npos);
+  }
+}

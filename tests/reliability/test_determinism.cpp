@@ -140,11 +140,9 @@ TEST_CASE("divergence: a non-finite first step leaves the initial weights untouc
   CHECK(bitwise_equal(weights_of(model), initial));
 }
 
-// Known gap, skipped until train_loop checks the parameters after each update (run it
-// with --no-skip): at an lr near FLT_MAX, step 0 has a finite loss and gradient but its
-// update overflows the weights to ±inf; the loop only notices at step 1 and leaves the
-// overflowed weights in place, so "the weights of the last good step" are not finite.
-TEST_CASE("divergence: an update that overflows the weights keeps the weights before it" * doctest::skip()) {
+// At an lr near FLT_MAX, step 0 has a finite loss and gradient but its update overflows
+// the weights to ±inf; fit (keep_last_good) checks θ after the update and undoes it.
+TEST_CASE("divergence: an update that overflows the weights keeps the weights before it") {
   const auto data = mb::data::make_blobs(200, 5, 3, 50.0, 8);
   mb::Mlp<float> model({5, 8, 3}, mb::Activation::relu, 9);
   const std::vector<float> initial = weights_of(model);

@@ -502,6 +502,7 @@ class PeriodicCheckpoint {
 
 // Stands in for PeriodicCheckpoint with optimizers that cannot be checkpointed.
 struct NoCheckpoint {
+  static constexpr bool reads_step_loss = false;  // lets the loop skip its per-step read-back
   void on_step(const StepInfo&) {}
 };
 

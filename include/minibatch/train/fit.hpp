@@ -41,6 +41,10 @@ struct FitOptions {
   bool evaluate_train = true;                 // full pass over the training set per epoch
   index_t eval_batch = 2000;                  // rows per evaluation chunk
   bool record_grad_norm = true;
+  // Divergence guard (train/loop.hpp): undo an update that makes the weights non-finite,
+  // at the cost of one copy of θ per step; applies where losses are read every step.
+  bool keep_last_good = true;
+  ReadBack read_back = ReadBack::automatic;  // per_epoch on a GPU unless a callback reads step losses
   index_t first_epoch = 0;
   CheckpointOptions checkpoint = {};       // {.path, .every_steps}: save every every_steps updates
   std::filesystem::path resume_from = {};  // continue the run saved in this checkpoint
@@ -127,7 +131,9 @@ FitResult fit_with(Mlp<T, B>& model, const data::Dataset& train, Rule& optimizer
   SgdOptions loop_options{.epochs = options.epochs,
                           .first_epoch = options.first_epoch,
                           .record_grad_norm = options.record_grad_norm,
-                          .stop_on_non_finite = true};
+                          .stop_on_non_finite = true,
+                          .keep_last_good = options.keep_last_good,
+                          .read_back = options.read_back};
   auto checkpointer = make_checkpointer(options, model, optimizer, sampler, train_data.size(), loop_options);
   Tensor<T, B> grad(Shape{model.params().size()});
   FitResult result;
