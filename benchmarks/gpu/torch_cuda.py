@@ -347,7 +347,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
     ap.add_argument("--out", default=None, help="JSON Lines file (default: stdout)")
-    ap.add_argument("--models", nargs="+", default=["A", "B"], choices=sorted(MODELS))
+    ap.add_argument("--models", nargs="*", default=["A", "B"], choices=sorted(MODELS))
     ap.add_argument("--modes", nargs="+", default=["eager", "graph"], choices=["eager", "graph"])
     ap.add_argument("--batches", type=int, nargs="+", default=None, help=f"default {DEFAULT_BATCHES}")
     ap.add_argument("--epoch-models", nargs="*", default=["B"], choices=sorted(MODELS))
