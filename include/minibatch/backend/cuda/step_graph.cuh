@@ -19,7 +19,9 @@
 // reset() whenever one of them changes (a schedule's new lr, Adam's bias corrections,
 // which change every step, a reallocated tensor). A step that took the rows of a
 // contiguous batch in place (no upload) bakes that batch in too; StepGraph notices and
-// replays it only for the same batch, running other batches eagerly.
+// replays it only for the same batch, running other batches eagerly. Host-side state the
+// step updates (an optimizer's step counter) moves only when the step runs on the host,
+// at the warm-up and the captures, not at replays.
 //
 // The step must only queue work on the context stream: no synchronisation, no read of a
 // device value (a loss or norm: read them after run() returns), no allocation after the
