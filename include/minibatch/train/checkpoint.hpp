@@ -473,6 +473,8 @@ class PeriodicCheckpoint {
                          "to checkpoint to '", options_.path.string(), "'");
   }
 
+  static constexpr bool reads_step_loss = false;  // only the position: no per-step read-back needed
+
   void on_step(const StepInfo& s) {
     if (options_.path.empty() || (s.step + 1) % options_.every_steps != 0) return;
     position_.step = s.step + 1;

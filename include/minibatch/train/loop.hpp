@@ -29,8 +29,9 @@
 // per_epoch: the first non-finite step is found when the epoch's values are read; the
 // error names it, and θ holds the weights of the epoch's end.
 //
-// The history, the read-back buffers and the copy of θ are allocated up front, so a step
-// allocates nothing.
+// The history, the read-back buffers and the copy of θ (LoopBuffers) are allocated up
+// front, so a step allocates nothing; SGD keeps its LoopBuffers, so its later runs of the
+// same sizes allocate nothing on the backend either.
 #pragma once
 
 #include <chrono>
@@ -75,7 +76,7 @@ constexpr bool reads_step_loss() {
   else return true;
 }
 
-template <Backend B, class... Callbacks>
+template <class B, class... Callbacks>
 constexpr bool reads_every_step(ReadBack mode) {
   if (mode == ReadBack::automatic) return std::same_as<B, cpu> || (reads_step_loss<Callbacks>() || ...);
   return mode == ReadBack::every_step;
@@ -90,10 +91,42 @@ inline divergence_error diverged(index_t step, index_t epoch, index_t batch, dou
 
 }  // namespace detail
 
+// What train_loop allocates before its first step: the per-epoch read-back buffers and the
+// copy of θ for keep_last_good. A caller that runs the loop repeatedly (SGD) keeps one, so
+// a second run of the same sizes allocates nothing.
+template <class T, Backend B>
+class LoopBuffers {
+ public:
+  void prepare(index_t steps_per_epoch, index_t params, bool per_epoch, bool keep_last_good) {
+    if (per_epoch && epoch_losses.size() < steps_per_epoch) {
+      epoch_losses = Tensor<T, B>(Shape{steps_per_epoch});
+      epoch_squares = Tensor<double, B>(Shape{steps_per_epoch});
+      host_losses.resize(steps_per_epoch);
+      host_squares.resize(steps_per_epoch);
+    }
+    if (per_epoch && whole_size_ != params) {
+      whole = Tensor<index_t, B>{index_t{0}, params};
+      whole_size_ = params;
+    }
+    if (keep_last_good && last_good.size() != params) last_good = Tensor<T, B>(Shape{params});
+  }
+
+  Tensor<T, B> epoch_losses;        // per_epoch: the loss of each step of the epoch
+  Tensor<double, B> epoch_squares;  // per_epoch: ‖g‖² of each step
+  Tensor<index_t, B> whole;         // the one-slice table {0, size of θ} (sums of squares)
+  Tensor<T, B> last_good;           // keep_last_good: θ before the update
+  std::vector<T> host_losses;
+  std::vector<double> host_squares;
+
+ private:
+  index_t whole_size_ = 0;
+};
+
 template <UpdateRule Rule, Sampler S, class O, class... Callbacks>
   requires SeparableObjective<O, typename Rule::value_type, typename Rule::backend_type>
 History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rule::value_type, typename Rule::backend_type> params,
                    TensorView<typename Rule::value_type, typename Rule::backend_type> grad, const SgdOptions& options,
+                   LoopBuffers<typename Rule::value_type, typename Rule::backend_type>& buffers,
                    Callbacks&... callbacks) {
   using T = typename Rule::value_type;
   using B = typename Rule::backend_type;
@@ -114,20 +147,11 @@ History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rul
   const bool want_norm = options.record_grad_norm || options.stop_on_non_finite;
   const bool guard_weights = each_step && options.stop_on_non_finite && options.keep_last_good;
 
-  // Allocated once: per-epoch read-back buffers (loss, ‖g‖² of each step) or the copy of θ.
-  Tensor<T, B> epoch_losses, last_good;
-  Tensor<double, B> epoch_squares;
-  std::vector<T> host_losses;
-  std::vector<double> host_squares;
-  const Tensor<index_t, B> whole = Tensor<index_t, B>{index_t{0}, params.size()};  // one slice: all of θ or g
-  if (!each_step) {
-    epoch_losses = Tensor<T, B>(Shape{batches_per_epoch});
-    epoch_squares = Tensor<double, B>(Shape{batches_per_epoch});
-    host_losses.resize(batches_per_epoch);
-    host_squares.resize(batches_per_epoch);
-  }
-  if (guard_weights) last_good = Tensor<T, B>(params.shape());
-  Tensor<double, B> theta_squares(Shape{1});
+  buffers.prepare(batches_per_epoch, params.size(), !each_step, guard_weights);
+  Tensor<T, B>& epoch_losses = buffers.epoch_losses;
+  Tensor<double, B>& epoch_squares = buffers.epoch_squares;
+  std::vector<T>& host_losses = buffers.host_losses;
+  std::vector<double>& host_squares = buffers.host_squares;
 
   History history;
   history.reserve(options.epochs * batches_per_epoch, options.epochs);
@@ -151,22 +175,20 @@ History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rul
         if (options.stop_on_non_finite && !(std::isfinite(loss) && std::isfinite(norm)))
           throw detail::diverged(options.first_step + step, e, b, loss, norm,
                                  "the parameters keep the weights of the last good step");
-        if (guard_weights) memory<B>::copy(last_good.data(), params.data(), params.size());
+        if (guard_weights) memory<B>::copy(buffers.last_good.data(), params.data(), params.size());
       } else {
         if constexpr (loss_on_backend)
           memory<B>::copy(epoch_losses.data() + epoch_steps, loss_value.tensor().data(), 1);
         else
           host_losses[epoch_steps] = static_cast<T>(loss_value);
         if (want_norm)
-          ops<B>::slice_sum_squares(TensorView<const T, B>(grad), whole.view(),
+          ops<B>::slice_sum_squares(TensorView<const T, B>(grad), buffers.whole.view(),
                                     epoch_squares.view().rows(epoch_steps, 1));
       }
       rule.step(params, grad);
       if (guard_weights) {
-        ops<B>::slice_sum_squares(TensorView<const T, B>(params), whole.view(), theta_squares.view());
-        const double squares = ops<B>::read(TensorView<const double, B>(theta_squares.view()));
-        if (!std::isfinite(squares)) {
-          memory<B>::copy(params.data(), last_good.data(), params.size());
+        if (!std::isfinite(ops<B>::l2_norm(TensorView<const T, B>(params)))) {
+          memory<B>::copy(params.data(), buffers.last_good.data(), params.size());
           throw divergence_error(detail::concat(
               "training diverged: the update at step ", options.first_step + step, " (epoch ", e, ", batch ", b,
               ") made the parameters non-finite (loss = ", loss, ", gradient norm = ", norm,
@@ -220,6 +242,16 @@ History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rul
   history.steps = step;
   history.seconds = std::chrono::duration<double>(clock::now() - run_start).count();
   return history;
+}
+
+// The same loop with buffers of its own (allocated before the first step).
+template <UpdateRule Rule, Sampler S, class O, class... Callbacks>
+  requires SeparableObjective<O, typename Rule::value_type, typename Rule::backend_type>
+History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rule::value_type, typename Rule::backend_type> params,
+                   TensorView<typename Rule::value_type, typename Rule::backend_type> grad, const SgdOptions& options,
+                   Callbacks&... callbacks) {
+  LoopBuffers<typename Rule::value_type, typename Rule::backend_type> buffers;
+  return train_loop(rule, sampler, objective, params, grad, options, buffers, callbacks...);
 }
 
 }  // namespace minibatch

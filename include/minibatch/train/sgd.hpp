@@ -3,7 +3,8 @@
 //
 // SGD<GradientDescent<T>, FullBatchSampler> is vanilla gradient descent (one update per
 // epoch on the exact gradient); with ShuffledSampler it is minibatch SGD; with Momentum
-// it is SGD with momentum. The gradient buffer is allocated on the first run and reused.
+// it is SGD with momentum. The gradient buffer and the loop's buffers are allocated on the
+// first run and reused.
 #pragma once
 
 #include <utility>
@@ -27,7 +28,7 @@ class SGD {
   History run(O& objective, TensorView<value_type, backend_type> params, SgdOptions options = {},
               Callbacks&&... callbacks) {
     if (grad_.size() != params.size()) grad_ = Tensor<value_type, backend_type>(Shape{params.size()});
-    return train_loop(rule_, sampler_, objective, params, grad_.view().reshaped(params.shape()), options,
+    return train_loop(rule_, sampler_, objective, params, grad_.view().reshaped(params.shape()), options, buffers_,
                       callbacks...);
   }
 
@@ -39,6 +40,7 @@ class SGD {
   Rule rule_;
   S sampler_;
   Tensor<value_type, backend_type> grad_;
+  LoopBuffers<value_type, backend_type> buffers_;
 };
 
 }  // namespace minibatch
