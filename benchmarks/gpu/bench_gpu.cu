@@ -3,12 +3,13 @@
 // softmax cross-entropy, momentum 0.9, float32) at batch 1 … 60000, run eagerly and
 // through a StepGraph (the step captured in a CUDA graph and replayed).
 //
-// One step = upload the batch's indices, gather its rows from the device-resident data
-// set (60000 × 784), forward, loss, backward, fused momentum update — what fit() does on
-// the GPU, without the per-epoch evaluation. Per-step time: 5 repeats of K consecutive
-// steps timed with CUDA events (K makes a repeat last ~0.1 s), the median and the min of
-// the per-step means. Per epoch: a new shuffle on the host, then every batch of 60000
-// examples, to the last kernel's end (1 epoch at batch ≤ 10, else the median of 3).
+// One step = upload the batch's indices, gather its rows from the device-resident data set
+// (60000 × 784, uniform pixels, random labels), forward, loss, backward, fused momentum
+// update — what fit() does on the GPU, without the per-epoch evaluation. Per-step time: 5
+// repeats of K consecutive steps timed with CUDA events (K makes a repeat last ~0.1 s),
+// the median and the min of the per-step means. Per epoch: a new shuffle on the host, then
+// every batch of 60000 examples, to the last kernel's end (1 epoch at batch ≤ 10, else the
+// median of 3).
 //
 // Output: one JSON object per measurement (JSON Lines, the format of torch_cuda.py, which
 // times PyTorch on the same workloads; gpu_table.py puts both side by side). Each record
@@ -171,6 +172,19 @@ class Events {
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
+// The data set of torch_cuda.py: pixels uniform in [0, 1), labels uniform in 0..9 (nothing
+// to learn, so the loss stays near ln 10 and every batch size stays finite).
+mb::data::Dataset uniform_data(mb::index_t rows) {
+  mb::data::Dataset d;
+  d.rows = rows, d.cols = 784, d.classes = 10;
+  mb::Rng rng(7);
+  d.features.resize(rows * d.cols);
+  for (float& x : d.features) x = static_cast<float>(rng.uniform());
+  d.labels.resize(rows);
+  for (auto& y : d.labels) y = static_cast<std::int32_t>(rng.below(10));
+  return d;
+}
+
 std::string json_number(double x) {
   if (!std::isfinite(x)) return "null";
   char buf[64];
@@ -203,7 +217,7 @@ int main(int argc, char** argv) {
     };
 
     const mb::index_t rows = args.quick ? 6000 : 60000;
-    const Data data = mb::to_tensors<float, mb::cuda>(mb::data::make_blobs(rows, 784, 10, 1.0, 7));
+    const Data data = mb::to_tensors<float, mb::cuda>(uniform_data(rows));
     const std::string head = "{\"framework\":\"minibatch\",\"device\":\"" + device + "\"";
     Events events;
 

@@ -1,5 +1,9 @@
 // The Fashion-MNIST MLP trained on the GPU reaches the cpu's accuracy from the same seed:
-// 784-256-10 ReLU, momentum SGD, batch 64, 3 epochs, test accuracy within 0.5 points.
+// the tutorial's recipe (784-256-10 ReLU, momentum SGD, batch 64, lr 0.05 with a cosine
+// decay over 10 epochs), test accuracy within 0.5 points. Both start on the same
+// trajectory (the first step losses agree); float rounding then separates them, so only a
+// run that has settled can be compared: on an H200, 3 epochs at a constant lr ended 1.0
+// point apart (85.38% vs 84.38%).
 // Runs where the data set is: MINIBATCH_FASHION_MNIST_DIR, else Debian's default folder;
 // without either it says so and checks nothing (a GPU machine need not carry the data).
 #include <doctest/doctest.h>
@@ -8,7 +12,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <numbers>
 #include <string>
+#include <vector>
+
+#include "gpu_test.hpp"
 
 #include "minibatch/cuda.cuh"
 
@@ -21,15 +29,25 @@ std::string fashion_dir() {
   return dir ? dir : mb::data::default_data_dir;
 }
 
+struct Trained {
+  mb::Evaluation test;
+  std::vector<double> losses;
+};
+
 template <class B>
-mb::Evaluation train_and_test(const mb::data::Mnist& mnist) {
+Trained train_and_test(const mb::data::Mnist& mnist) {
+  constexpr mb::index_t epochs = 10;
+  constexpr float lr = 0.05f;
   mb::Mlp<float, B> model({784, 256, 10}, mb::Activation::relu, 1);
-  mb::Momentum<float, B> opt({.lr = 0.05f, .momentum = 0.9f});
+  mb::Momentum<float, B> opt({.lr = lr, .momentum = 0.9f});
   mb::ShuffledSampler sampler({.batch_size = 64, .seed = 1, .drop_last = false});
-  const auto fitted = mb::fit(model, mnist.train, opt, sampler, {.epochs = 3, .evaluate_train = false});
-  std::printf("  %s: 3 epochs in %.2f s, final step loss %.4f\n", std::string(B::name).c_str(),
+  auto cosine = mb::on_epoch([&](const mb::EpochInfo& e) {
+    opt.set_lr(static_cast<float>(lr * 0.5 * (1 + std::cos(std::numbers::pi * double(e.epoch + 1) / double(epochs)))));
+  });
+  const auto fitted = mb::fit(model, mnist.train, opt, sampler, {.epochs = epochs, .evaluate_train = false}, cosine);
+  std::printf("  %s: %zu epochs in %.2f s, final step loss %.4f\n", std::string(B::name).c_str(), epochs,
               fitted.history.seconds, fitted.history.loss.back());
-  return mb::evaluate(model, mnist.test);
+  return {mb::evaluate(model, mnist.test), fitted.history.loss};
 }
 
 }  // namespace
@@ -44,7 +62,11 @@ TEST_CASE("Fashion-MNIST MLP 784-256-10: the GPU's test accuracy is the cpu's wi
   const auto mnist = mb::data::load_mnist(dir);
   const auto gpu = train_and_test<mb::cuda>(mnist);
   const auto cpu = train_and_test<mb::cpu>(mnist);
-  std::printf("  Fashion-MNIST test accuracy: cuda %.2f%%, cpu %.2f%%\n", 100 * gpu.accuracy, 100 * cpu.accuracy);
-  CHECK(gpu.accuracy > 0.85);
-  CHECK(std::abs(gpu.accuracy - cpu.accuracy) <= 0.005);
+  std::printf("  Fashion-MNIST test accuracy: cuda %.2f%%, cpu %.2f%%\n", 100 * gpu.test.accuracy,
+              100 * cpu.test.accuracy);
+  const std::vector<double> gpu_start(gpu.losses.begin(), gpu.losses.begin() + 20);
+  const std::vector<double> cpu_start(cpu.losses.begin(), cpu.losses.begin() + 20);
+  gpu_test::check_close(gpu_start, cpu_start, {1e-5, 1e-3}, "the first 20 step losses");
+  CHECK(gpu.test.accuracy > 0.87);
+  CHECK(std::abs(gpu.test.accuracy - cpu.test.accuracy) <= 0.005);
 }
