@@ -27,9 +27,11 @@ class OptimizerBase {
   using Options = OptionsT;
 
   void step(TensorView<T, B> params, TensorView<const T, B> grads) { derived().step_impl(params, grads, nullptr); }
-  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout)
-    requires Derived::uses_slices
-  {
+  // (A member template, so the constraint is checked at the call, when Derived is
+  // complete: clang checks a plain member's requires-clause at class instantiation.)
+  template <class D = Derived>
+    requires D::uses_slices
+  void step(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout& layout) {
     derived().step_impl(params, grads, &layout);
   }
   void step(ParamBuffer<T, B>& params, const ParamBuffer<T, B>& grads) {
