@@ -221,51 +221,47 @@ int main(int argc, char** argv) {
     const std::string head = "{\"framework\":\"minibatch\",\"device\":\"" + device + "\"";
     Events events;
 
-    for (const auto& model : args.models) {
-      for (const mb::index_t batch : args.batches) {
-        if (batch > rows) continue;
-        for (const auto& mode : args.modes) {
-          if (out_of_time()) break;
-          Trainer trainer(model, data, batch, mode == "graph");
-          for (int i = 0; i < 10; ++i) trainer.step();  // warm-up: both graphs captured
-          events.start();
-          for (int i = 0; i < 3; ++i) trainer.step();
-          const double estimate_ms = std::max(events.stop_ms() / 3, 1e-3);
-          const int k = std::clamp(static_cast<int>(std::ceil((args.quick ? 10.0 : 100.0) / estimate_ms)), 3, 100000);
-          const std::uint64_t allocations = mb::cuda_backend::allocation_count();
-          std::vector<double> per_step;
-          for (int r = 0; r < 5; ++r) {
-            events.start();
-            for (int i = 0; i < k; ++i) trainer.step();
-            per_step.push_back(events.stop_ms() / k);
+    // Runs measure(trainer, model, batch, mode) for every configuration, a fresh Trainer
+    // warmed up by 10 steps (both graphs captured) each time, until the time limit.
+    auto for_each = [&](const std::vector<std::string>& models, auto&& measure) {
+      for (const auto& model : models)
+        for (const mb::index_t batch : args.batches)
+          for (const auto& mode : args.modes) {
+            if (batch > rows || out_of_time()) continue;
+            Trainer trainer(model, data, batch, mode == "graph");
+            for (int i = 0; i < 10; ++i) trainer.step();
+            const std::string record = head + ",\"mode\":\"" + mode + "\",\"model\":\"" + model +
+                                       "\",\"batch\":" + std::to_string(batch);
+            emit(record + measure(trainer, batch) + ",\"loss\":" + json_number(trainer.loss()) + "}");
           }
-          const std::uint64_t allocated = mb::cuda_backend::allocation_count() - allocations;
-          const double loss = trainer.loss();
-          emit(head + ",\"mode\":\"" + mode + "\",\"model\":\"" + model + "\",\"batch\":" + std::to_string(batch) +
-               ",\"step_ms_median\":" + json_number(median(per_step)) +
-               ",\"step_ms_min\":" + json_number(*std::min_element(per_step.begin(), per_step.end())) +
-               ",\"steps_timed\":" + std::to_string(5 * k) + ",\"device_allocations\":" + std::to_string(allocated) +
-               ",\"graph_replays\":" + std::to_string(trainer.replays()) + ",\"loss\":" + json_number(loss) + "}");
-        }
-      }
-    }
+    };
 
-    for (const auto& model : args.epoch_models) {
-      for (const mb::index_t batch : args.batches) {
-        if (batch > rows) continue;
-        for (const auto& mode : args.modes) {
-          if (out_of_time()) break;
-          Trainer trainer(model, data, batch, mode == "graph");
-          for (int i = 0; i < 10; ++i) trainer.step();
-          const int epochs = batch <= 10 ? 1 : 3;
-          std::vector<double> seconds;
-          for (int e = 0; e < epochs; ++e) seconds.push_back(trainer.epoch_seconds());
-          emit(head + ",\"mode\":\"" + mode + "\",\"model\":\"" + model + "\",\"batch\":" + std::to_string(batch) +
-               ",\"epoch_s\":" + json_number(median(seconds)) + ",\"epochs_timed\":" + std::to_string(epochs) +
-               ",\"examples\":" + std::to_string(rows) + ",\"loss\":" + json_number(trainer.loss()) + "}");
-        }
+    for_each(args.models, [&](Trainer& trainer, mb::index_t) {
+      events.start();
+      for (int i = 0; i < 3; ++i) trainer.step();
+      const double estimate_ms = std::max(events.stop_ms() / 3, 1e-3);
+      const int k = std::clamp(static_cast<int>(std::ceil((args.quick ? 10.0 : 100.0) / estimate_ms)), 3, 100000);
+      const std::uint64_t allocations = mb::cuda_backend::allocation_count();
+      std::vector<double> per_step;
+      for (int r = 0; r < 5; ++r) {
+        events.start();
+        for (int i = 0; i < k; ++i) trainer.step();
+        per_step.push_back(events.stop_ms() / k);
       }
-    }
+      const std::uint64_t allocated = mb::cuda_backend::allocation_count() - allocations;
+      return ",\"step_ms_median\":" + json_number(median(per_step)) +
+             ",\"step_ms_min\":" + json_number(*std::min_element(per_step.begin(), per_step.end())) +
+             ",\"steps_timed\":" + std::to_string(5 * k) + ",\"device_allocations\":" + std::to_string(allocated) +
+             ",\"graph_replays\":" + std::to_string(trainer.replays());
+    });
+
+    for_each(args.epoch_models, [&](Trainer& trainer, mb::index_t batch) {
+      const int epochs = batch <= 10 ? 1 : 3;
+      std::vector<double> seconds;
+      for (int e = 0; e < epochs; ++e) seconds.push_back(trainer.epoch_seconds());
+      return ",\"epoch_s\":" + json_number(median(seconds)) + ",\"epochs_timed\":" + std::to_string(epochs) +
+             ",\"examples\":" + std::to_string(rows);
+    });
     if (out_of_time()) std::fprintf(stderr, "bench_gpu: stopped at the time limit (%g s)\n", args.time_limit);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_gpu: %s\n", e.what());

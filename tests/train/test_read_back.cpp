@@ -43,6 +43,19 @@ Run run(mb::SgdOptions options, float lr, Callbacks&&... callbacks) {
   return r;
 }
 
+// The message of the divergence_error that f throws ("" and a failure if it throws none).
+template <class F>
+std::string divergence_message(F&& f) {
+  try {
+    f();
+  } catch (const mb::divergence_error& e) {
+    MESSAGE(e.what());
+    return e.what();
+  }
+  FAIL("expected a divergence_error");
+  return "";
+}
+
 // Counts steps and declares that it does not need each step's loss.
 struct Counter {
   static constexpr bool reads_step_loss = false;
@@ -81,38 +94,24 @@ TEST_CASE("read_back = automatic: every step on the cpu; a callback that ignores
 
 TEST_CASE("read_back = per_epoch: a divergence is named when the epoch is read") {
   std::vector<float> weights;
-  try {
-    train({.epochs = 2, .read_back = mb::ReadBack::per_epoch}, 3.4e38f, weights, 50.0);
-    FAIL("an lr of 3.4e38 should diverge");
-  } catch (const mb::divergence_error& e) {
-    const std::string what = e.what();
-    MESSAGE(what);
-    CHECK(what.find("read_back = per_epoch") != std::string::npos);
-    CHECK(what.find("epoch 0") != std::string::npos);
-  }
+  const std::string what = divergence_message(
+      [&] { train({.epochs = 2, .read_back = mb::ReadBack::per_epoch}, 3.4e38f, weights, 50.0); });
+  CHECK(what.find("read_back = per_epoch") != std::string::npos);
+  CHECK(what.find("epoch 0") != std::string::npos);
 }
 
 TEST_CASE("keep_last_good: an update that overflows finite weights is undone before the error") {
   // Spread 50: gradients large enough that the first update at lr 3.4e38 overflows.
   std::vector<float> initial, kept, overflowed;
   train({.epochs = 0}, 0.1f, initial, 50.0);
-  try {
-    train({.epochs = 1, .keep_last_good = true}, 3.4e38f, kept, 50.0);
-    FAIL("an lr of 3.4e38 should overflow the weights");
-  } catch (const mb::divergence_error& e) {
-    const std::string what = e.what();
-    MESSAGE(what);
-    CHECK(what.find("made the parameters non-finite") != std::string::npos);
-    CHECK(what.find("step 0 ") != std::string::npos);
-  }
+  const std::string what =
+      divergence_message([&] { train({.epochs = 1, .keep_last_good = true}, 3.4e38f, kept, 50.0); });
+  CHECK(what.find("made the parameters non-finite") != std::string::npos);
+  CHECK(what.find("step 0 ") != std::string::npos);
   CHECK(kept == initial);
   // Without it the loop notices one step later, with the overflowed weights in place.
-  try {
-    train({.epochs = 1}, 3.4e38f, overflowed, 50.0);
-    FAIL("an lr of 3.4e38 should diverge");
-  } catch (const mb::divergence_error& e) {
-    CHECK(std::string(e.what()).find("at step 1 ") != std::string::npos);
-  }
+  const std::string later = divergence_message([&] { train({.epochs = 1}, 3.4e38f, overflowed, 50.0); });
+  CHECK(later.find("at step 1 ") != std::string::npos);
   bool all_finite = true;
   for (const float w : overflowed) all_finite = all_finite && std::isfinite(w);
   CHECK_FALSE(all_finite);
