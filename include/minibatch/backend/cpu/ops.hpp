@@ -3,9 +3,10 @@
 // <minibatch/backend/cuda/ops.cuh> has the same functions with the same meaning.
 //
 // Optimizer updates are the single-loop reference kernels (a memory-bound update is one
-// fused pass; the compiler vectorises it). Matrix products go through Eigen (on several
-// OpenMP threads only when the product is large enough to gain from them). Row-wise
-// work (bias + activation, losses, gathers) is the reference loop over each row.
+// fused pass; the compiler vectorises it). Matrix products go through Eigen's GEMM kernel
+// without heap allocation, on several OpenMP threads only when the product is large enough
+// to gain from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
+// reference loop over each row.
 // Conventions: gradients overwrite their output; losses are means over the batch and are
 // written to a one-element tensor on the backend (so a device backend need not sync).
 #pragma once
@@ -13,11 +14,8 @@
 #include <cstdint>
 #include <span>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/backend/cpu/gemm.hpp"
 #include "minibatch/kernels/ref/accuracy.hpp"
 #include "minibatch/kernels/ref/adaptive_update.hpp"
 #include "minibatch/kernels/ref/activation.hpp"
@@ -63,75 +61,15 @@ struct ops<cpu> {
 
   // ---- dense layers --------------------------------------------------------------------
   // C ← op(A)·op(B) + beta·C for rank-2 row-major views; op transposes when asked.
-  // Degenerate shapes skip Eigen's packed GEMM, whose packing of a whole weight matrix
-  // dominates a one-row product: one output row or column is a matrix-vector product, an
-  // inner dimension of 1 an outer product (batch 1, e.g. dW = a_prevᵀ·δ). In each case the
-  // vector operands are contiguous whether or not they are transposed.
+  // Eigen's GEMM with per-thread packing buffers (no heap allocation once warm) and a
+  // thread count chosen by the product's size and measured speed; the same bits whatever
+  // the thread count. See <minibatch/backend/cpu/gemm.hpp>.
   template <class T>
   static void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b,
                    TensorView<T, cpu> c, T beta = T(0)) {
-    const auto A = cpu_backend::as_matrix(a);
-    const auto Bm = cpu_backend::as_matrix(b);
-    auto C = cpu_backend::as_matrix(c);
-    const auto rows = trans_a ? A.cols() : A.rows();
-    const auto inner = trans_a ? A.rows() : A.cols();
-    const auto inner_b = trans_b ? Bm.cols() : Bm.rows();
-    const auto cols = trans_b ? Bm.rows() : Bm.cols();
-    require<shape_error>(inner == inner_b && C.rows() == rows && C.cols() == cols, "gemm: cannot multiply ",
-                         a.shape(), trans_a ? "ᵀ" : "", " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
-#if defined(_OPENMP)
-    // Eigen splits every product above ~50k FLOPs over all OpenMP threads; below
-    // serial_macs the fork and join cost more than the second thread saves (far more when
-    // another process holds the other core), so such products run on the calling thread.
-    // omp_set_num_threads changes only this thread's setting (Eigen reads it unless the
-    // user fixed Eigen::setNbThreads); it is restored before returning.
-    constexpr double serial_macs = 1 << 24;
-    const int threads = omp_get_max_threads();
-    if (threads > 1 && static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) < serial_macs) {
-      struct restore_threads {
-        int n;
-        ~restore_threads() { omp_set_num_threads(n); }
-      } restore{threads};
-      omp_set_num_threads(1);
-      gemm_on_this_thread(a, trans_a, b, trans_b, c, beta);
-      return;
-    }
-#endif
-    gemm_on_this_thread(a, trans_a, b, trans_b, c, beta);
+    cpu_backend::gemm(a, trans_a, b, trans_b, c, beta);
   }
 
- private:
-  template <class T>
-  static void gemm_on_this_thread(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b,
-                                  TensorView<T, cpu> c, T beta) {
-    const auto A = cpu_backend::as_matrix(a);
-    const auto Bm = cpu_backend::as_matrix(b);
-    auto C = cpu_backend::as_matrix(c);
-    const auto rows = C.rows(), cols = C.cols();
-    const auto inner = trans_a ? A.rows() : A.cols();
-    if (beta == T(0)) C.setZero();
-    else if (beta != T(1)) C *= beta;
-    using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
-    using ColVec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-    if (rows == 1) {
-      const Eigen::Map<const RowVec> x(a.data(), inner);
-      Eigen::Map<RowVec> y(c.data(), cols);
-      if (trans_b) y.noalias() += x * Bm.transpose();
-      else y.noalias() += x * Bm;
-    } else if (cols == 1) {
-      const Eigen::Map<const ColVec> x(b.data(), inner);
-      Eigen::Map<ColVec> y(c.data(), rows);
-      if (trans_a) y.noalias() += A.transpose() * x;
-      else y.noalias() += A * x;
-    } else if (inner == 1) {
-      C.noalias() += Eigen::Map<const ColVec>(a.data(), rows) * Eigen::Map<const RowVec>(b.data(), cols);
-    } else if (!trans_a && !trans_b) C.noalias() += A * Bm;
-    else if (trans_a && !trans_b) C.noalias() += A.transpose() * Bm;
-    else if (!trans_a && trans_b) C.noalias() += A * Bm.transpose();
-    else C.noalias() += A.transpose() * Bm.transpose();
-  }
-
- public:
   // y ← act(y + b) for every row of y [n × cols]; an empty b means no bias.
   template <class T>
   static void bias_activation_forward(TensorView<T, cpu> y, TensorView<const T, cpu> b, Activation act) {

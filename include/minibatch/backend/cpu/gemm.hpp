@@ -1,0 +1,364 @@
+// Matrix products of the cpu backend: C ← op(A)·op(B) + β·C on row-major views, by Eigen's
+// own GEMM (its packing routines and GEBP micro-kernel), driven here for two reasons:
+//
+//  - No heap allocation per call. Eigen's product takes its packing buffers from malloc on
+//    every call once they exceed EIGEN_STACK_ALLOCATION_LIMIT (128 KiB; every product with a
+//    784×512 weight does). Here they come from a buffer that each thread keeps and only
+//    grows (to a few MiB at most: the blocks are sized for the caches, not the operands),
+//    so a steady-state training step allocates nothing.
+//  - The thread count is chosen by the size of the product, and measured. Eigen's own
+//    OpenMP product splits anything above 50 000 multiply-adds over all threads, which
+//    share one packed block and spin-wait for each other: small products get slower, and a
+//    busy second core stalls both. Here a product below parallel_macs multiply-adds runs
+//    on the calling thread; a larger one may be cut along the longer side of C into
+//    independent slabs that the threads take in turn (each packs its own blocks; the only
+//    wait is the final join), on Eigen::nbThreads() threads (OMP_NUM_THREADS, or
+//    Eigen::setNbThreads) — if that has been measured to be faster for this shape
+//    (ThreadChoice below: a second core that another process holds makes it slower). The
+//    result is the same, bit for bit, whatever the number of threads. Without OpenMP
+//    every product runs on the calling thread.
+//
+// Thin products (one row, one column or an inner dimension of 1) are matrix-vector or outer
+// products, and tiny ones (rows + cols + inner < 20) coefficient loops; those go through
+// Eigen's expressions, which need no buffers. Relies on Eigen 3.4's internal GEMM interface
+// (general_matrix_matrix_product, level3_blocking, computeProductBlockingSizes).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/core/error.hpp"
+#include "minibatch/tensor/tensor_view.hpp"
+
+namespace minibatch::cpu_backend {
+
+// Products below this many multiply-adds (about 0.1 ms) run on one thread even when more
+// are available: measured on a free second core, 2 threads gain 1.2–2.5× from about 2M
+// multiply-adds up (benchmarks/RESULTS.md), but a gain of microseconds is not worth one
+// try on a core that another process holds (up to about 8 ms to wake a thread there).
+inline constexpr double parallel_macs = 1 << 22;
+// A slab covers at least this many rows (or columns) of C: each slab packs the whole of
+// the other operand again.
+inline constexpr Eigen::Index min_slab = 64;
+
+// Storage for Eigen's packed blocks: one per thread and scalar type, grown to the largest
+// product this thread has computed and kept until the thread ends.
+template <class T>
+class PackingBuffer {
+ public:
+  PackingBuffer() = default;
+  PackingBuffer(const PackingBuffer&) = delete;
+  PackingBuffer& operator=(const PackingBuffer&) = delete;
+  ~PackingBuffer() { Eigen::internal::aligned_free(data_); }
+
+  T* reserve(std::size_t n) {
+    if (n > capacity_) {
+      Eigen::internal::aligned_free(data_);
+      data_ = nullptr;
+      capacity_ = 0;
+      data_ = static_cast<T*>(Eigen::internal::aligned_malloc(n * sizeof(T)));
+      capacity_ = n;
+    }
+    return data_;
+  }
+
+  static PackingBuffer& this_thread() {
+    static thread_local PackingBuffer buffer;
+    return buffer;
+  }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// The block sizes Eigen's own gemm_blocking_space would choose for a rows × cols × inner
+// product, and the packing space they take. Eigen computes a product into a row-major C as
+// the transposed, column-major one, so its blocking sees rows and cols swapped (mc runs
+// along our cols, nc along our rows).
+struct BlockSizes {
+  Eigen::Index mc, nc, kc;
+  std::size_t offset_b, total;  // in scalars: block B starts at offset_b, both end at total
+};
+
+template <class T>
+BlockSizes block_sizes(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner) {
+  BlockSizes s{cols, rows, inner, 0, 0};
+  Eigen::internal::computeProductBlockingSizes<T, T, 1, Eigen::Index>(s.kc, s.mc, s.nc, 1);
+  constexpr std::size_t align = EIGEN_DEFAULT_ALIGN_BYTES / sizeof(T) > 0 ? EIGEN_DEFAULT_ALIGN_BYTES / sizeof(T) : 1;
+  s.offset_b = (static_cast<std::size_t>(s.mc * s.kc) + align - 1) / align * align;
+  s.total = s.offset_b + static_cast<std::size_t>(s.kc * s.nc);
+  return s;
+}
+
+// Eigen's blocking with its blocks in this thread's PackingBuffer.
+template <class T>
+class Blocking : public Eigen::internal::level3_blocking<T, T> {
+ public:
+  explicit Blocking(const BlockSizes& s) {
+    this->m_mc = s.mc;
+    this->m_nc = s.nc;
+    this->m_kc = s.kc;
+    T* p = PackingBuffer<T>::this_thread().reserve(s.total);
+    this->m_blockA = p;
+    this->m_blockB = p + s.offset_b;
+  }
+};
+
+// One row-major operand as Eigen's kernel reads it: op(X) is X's storage order, or the
+// other one when transposed; the stride is X's row length either way.
+template <class T>
+struct Operand {
+  const T* data;
+  Eigen::Index stride;
+  bool transposed;
+};
+
+// C[rows × cols] (row stride ldc) += op(A)·op(B) on the calling thread, through Eigen's GEMM,
+// with blocks of the given sizes (at most rows × cols × inner's own: a slab may use those
+// of a larger slab).
+template <class T>
+void blocked_product(Operand<T> a, Operand<T> b, T* c, Eigen::Index ldc, Eigen::Index rows, Eigen::Index cols,
+                     Eigen::Index inner, const BlockSizes& sizes) {
+  using Eigen::ColMajor;
+  using Eigen::Index;
+  using Eigen::RowMajor;
+  using Eigen::internal::general_matrix_matrix_product;
+  Blocking<T> blocking(sizes);
+  const T one(1);
+  if (!a.transposed && !b.transposed)
+    general_matrix_matrix_product<Index, T, RowMajor, false, T, RowMajor, false, RowMajor, 1>::run(
+        rows, cols, inner, a.data, a.stride, b.data, b.stride, c, 1, ldc, one, blocking);
+  else if (a.transposed && !b.transposed)
+    general_matrix_matrix_product<Index, T, ColMajor, false, T, RowMajor, false, RowMajor, 1>::run(
+        rows, cols, inner, a.data, a.stride, b.data, b.stride, c, 1, ldc, one, blocking);
+  else if (!a.transposed && b.transposed)
+    general_matrix_matrix_product<Index, T, RowMajor, false, T, ColMajor, false, RowMajor, 1>::run(
+        rows, cols, inner, a.data, a.stride, b.data, b.stride, c, 1, ldc, one, blocking);
+  else
+    general_matrix_matrix_product<Index, T, ColMajor, false, T, ColMajor, false, RowMajor, 1>::run(
+        rows, cols, inner, a.data, a.stride, b.data, b.stride, c, 1, ldc, one, blocking);
+}
+
+// C[rows × cols] (row stride ldc) ← β·C.
+template <class T>
+void scale_block(T* c, Eigen::Index ldc, Eigen::Index rows, Eigen::Index cols, T beta) {
+  if (beta == T(1)) return;
+  Eigen::Map<RowMajorMatrix<T>, 0, Eigen::OuterStride<>> block(c, rows, cols, Eigen::OuterStride<>(ldc));
+  if (beta == T(0)) block.setZero();
+  else block *= beta;
+}
+
+// ---- the thread count ----------------------------------------------------------------------
+// A product of at least parallel_macs multiply-adds may use Eigen::nbThreads() threads, and
+// whether it does is measured per shape (rows, cols, inner, transposes): each shape keeps a
+// running mean of its time on one thread and on all of them (calls 1 and 2, on all threads
+// and on one, are not counted: they size every thread's packing space), uses all threads
+// when that is faster by a margin (their times vary more: a busy core answers late), and
+// retries the other way now and then — after enough calls that the retries cost at most
+// retry_cost of the time, so one that loses by a lot comes rarely. Where the other cores
+// are busy (a shared machine) the extra threads lose and stay idle; where they are free
+// they win and are used. The numbers do not depend on the choice: the slabs below are
+// computed bit for bit as the whole product is.
+class ThreadChoice {
+ public:
+  // Whether the next product of this shape runs on all threads.
+  bool parallel() noexcept {
+    if (!warm_[1].load(std::memory_order_relaxed)) return true;
+    if (!warm_[0].load(std::memory_order_relaxed)) return false;
+    const double serial = seconds_[0].load(std::memory_order_relaxed);
+    const double threaded = seconds_[1].load(std::memory_order_relaxed);
+    if (serial == 0) return false;
+    if (threaded == 0) return true;
+    const bool use_all = threaded < (1 - margin) * serial;
+    const long call = calls_.fetch_add(1, std::memory_order_relaxed);
+    if (call < retry_at_.load(std::memory_order_relaxed)) return use_all;
+    const double best = std::min(serial, threaded), other = std::max(serial, threaded);
+    const double wait = std::clamp((other - best) / (retry_cost * best), 8.0, 4096.0);
+    retry_at_.store(call + static_cast<long>(wait), std::memory_order_relaxed);
+    return !use_all;
+  }
+
+  // The first call each way is not counted: it also sizes buffers and touches memory.
+  void record(bool parallel, double seconds) noexcept {
+    if (!warm_[parallel ? 1 : 0].exchange(true, std::memory_order_relaxed)) return;
+    std::atomic<double>& mean = seconds_[parallel ? 1 : 0];
+    const double old = mean.load(std::memory_order_relaxed);
+    mean.store(old == 0 ? seconds : 0.5 * (old + seconds), std::memory_order_relaxed);
+  }
+
+  // The record of a shape at this thread limit; shapes that collide in the table share one
+  // (a worse guess, no error).
+  static ThreadChoice& of(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, bool trans_a, bool trans_b,
+                          int threads) noexcept {
+    static ThreadChoice table[256];
+    std::uint64_t h = 0;
+    for (const auto v : {std::uint64_t(rows), std::uint64_t(cols), std::uint64_t(inner),
+                         std::uint64_t(trans_a) << 1 | std::uint64_t(trans_b), std::uint64_t(threads)})
+      h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    return table[h >> 56];
+  }
+
+ private:
+  static constexpr double margin = 0.1, retry_cost = 0.01;
+  std::atomic<bool> warm_[2] = {false, false};
+  std::atomic<double> seconds_[2] = {0.0, 0.0};
+  std::atomic<long> calls_{0}, retry_at_{0};
+};
+
+// Slabs of C along its longer side, fixed by the shape and the thread limit alone (never by
+// timing). Their edges fall on Eigen's micro-kernel tiles (nr rows, mr columns: Eigen's
+// kernel sees C transposed), so every entry is accumulated in the same order as in the
+// whole product: the same bits on one thread or several.
+// Every slab uses the block sizes of a full one, so a thread that has computed any slab of a
+// shape has the packing space for all of them.
+struct Slabs {
+  bool by_rows;
+  Eigen::Index count, step;
+  BlockSizes sizes;
+};
+
+template <class T>
+Slabs slabs_of(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, int threads) {
+  using Traits = Eigen::internal::gebp_traits<T, T>;
+  const bool by_rows = rows >= cols;
+  const Eigen::Index extent = by_rows ? rows : cols;
+  const Eigen::Index tile = by_rows ? Eigen::Index(Traits::nr) : Eigen::Index(Traits::mr);
+  const Eigen::Index wanted = std::clamp<Eigen::Index>(extent / min_slab, 1, 2 * Eigen::Index(threads));
+  const Eigen::Index step = std::min(extent, ((extent + wanted - 1) / wanted + tile - 1) / tile * tile);
+  return {by_rows, (extent + step - 1) / step, step,
+          block_sizes<T>(by_rows ? step : rows, by_rows ? cols : step, inner)};
+}
+
+// Product s of the slabs: rows of C are rows of op(A), columns are columns of op(B); a slab's
+// operand starts `first` rows (or columns) in, which is `first` rows of the stored matrix
+// when it is not transposed and `first` columns when it is.
+template <class T>
+void slab_product(const Slabs& slabs, Eigen::Index s, Operand<T> a, Operand<T> b, T* c, Eigen::Index rows,
+                  Eigen::Index cols, Eigen::Index inner, T beta) {
+  const Eigen::Index first = s * slabs.step;
+  const Eigen::Index length = std::min(slabs.step, (slabs.by_rows ? rows : cols) - first);
+  if (slabs.by_rows) {
+    a.data += a.transposed ? first : first * a.stride;
+    scale_block(c + first * cols, cols, length, cols, beta);
+    blocked_product(a, b, c + first * cols, cols, length, cols, inner, slabs.sizes);
+  } else {
+    b.data += b.transposed ? first * b.stride : first;
+    scale_block(c + first, cols, rows, length, beta);
+    blocked_product(a, b, c + first, cols, rows, length, inner, slabs.sizes);
+  }
+}
+
+// C ← op(A)·op(B) + β·C on at most `threads` threads (1 without OpenMP); the public gemm
+// below chooses `threads`.
+template <class T>
+void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c,
+          T beta, [[maybe_unused]] int threads) {
+  static_assert(!std::is_const_v<T>);
+  const auto A = as_matrix(a);
+  const auto Bm = as_matrix(b);
+  auto C = as_matrix(c);
+  const Eigen::Index rows = trans_a ? A.cols() : A.rows();
+  const Eigen::Index inner = trans_a ? A.rows() : A.cols();
+  const Eigen::Index inner_b = trans_b ? Bm.cols() : Bm.rows();
+  const Eigen::Index cols = trans_b ? Bm.rows() : Bm.cols();
+  require<shape_error>(inner == inner_b && C.rows() == rows && C.cols() == cols, "gemm: cannot multiply ", a.shape(),
+                       trans_a ? "ᵀ" : "", " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
+  if (rows == 0 || cols == 0) return;
+
+  using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+  using ColVec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  const bool thin = rows == 1 || cols == 1 || inner <= 1 || rows + cols + inner < 20;
+  if (thin) {
+    scale_block(c.data(), cols, rows, cols, beta);
+    if (inner == 0) return;
+    // The vector operands are contiguous whether or not they are transposed.
+    if (rows == 1) {
+      const Eigen::Map<const RowVec> x(a.data(), inner);
+      Eigen::Map<RowVec> y(c.data(), cols);
+      if (trans_b) y.noalias() += x * Bm.transpose();
+      else y.noalias() += x * Bm;
+    } else if (cols == 1) {
+      const Eigen::Map<const ColVec> x(b.data(), inner);
+      Eigen::Map<ColVec> y(c.data(), rows);
+      if (trans_a) y.noalias() += A.transpose() * x;
+      else y.noalias() += A * x;
+    } else if (inner == 1) {
+      C.noalias() += Eigen::Map<const ColVec>(a.data(), rows) * Eigen::Map<const RowVec>(b.data(), cols);
+    } else if (!trans_a && !trans_b) C.noalias() += A.lazyProduct(Bm);
+    else if (trans_a && !trans_b) C.noalias() += A.transpose().lazyProduct(Bm);
+    else if (!trans_a && trans_b) C.noalias() += A.lazyProduct(Bm.transpose());
+    else C.noalias() += A.transpose().lazyProduct(Bm.transpose());
+    return;
+  }
+
+  const Operand<T> op_a{a.data(), A.cols(), trans_a}, op_b{b.data(), Bm.cols(), trans_b};
+#if defined(_OPENMP)
+  if (threads > 1 && !omp_in_parallel()) {
+    const Slabs slabs = slabs_of<T>(rows, cols, inner, threads);
+    if (slabs.count > 1) {
+      // Every thread of the team makes room for a slab first, whether or not it gets one
+      // this time (so none grows its buffer in a later call). An exception must not leave
+      // an OpenMP region: the first one is rethrown after it.
+      std::exception_ptr failure;
+#pragma omp parallel num_threads(threads)
+      {
+        try {
+          PackingBuffer<T>::this_thread().reserve(slabs.sizes.total);
+        } catch (...) {
+#pragma omp critical(minibatch_gemm_failure)
+          if (!failure) failure = std::current_exception();
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (Eigen::Index s = 0; s < slabs.count; ++s) {
+          try {
+            slab_product(slabs, s, op_a, op_b, c.data(), rows, cols, inner, beta);
+          } catch (...) {
+#pragma omp critical(minibatch_gemm_failure)
+            if (!failure) failure = std::current_exception();
+          }
+        }
+      }
+      if (failure) std::rethrow_exception(failure);
+      return;
+    }
+  }
+#endif
+  scale_block(c.data(), cols, rows, cols, beta);
+  blocked_product(op_a, op_b, c.data(), cols, rows, cols, inner, block_sizes<T>(rows, cols, inner));
+}
+
+template <class T>
+void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c,
+          T beta) {
+#if defined(_OPENMP)
+  const int threads = Eigen::nbThreads();
+  if (threads > 1 && a.rank() == 2 && c.rank() == 2 && !omp_in_parallel()) {
+    const auto rows = static_cast<Eigen::Index>(c.shape()[0]), cols = static_cast<Eigen::Index>(c.shape()[1]);
+    const auto inner = static_cast<Eigen::Index>(a.shape()[trans_a ? 0 : 1]);
+    if (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) >= parallel_macs) {
+      ThreadChoice& choice = ThreadChoice::of(rows, cols, inner, trans_a, trans_b, threads);
+      const bool parallel = choice.parallel();
+      const auto start = std::chrono::steady_clock::now();
+      gemm(a, trans_a, b, trans_b, c, beta, parallel ? threads : 1);
+      choice.record(parallel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      return;
+    }
+  }
+#endif
+  gemm(a, trans_a, b, trans_b, c, beta, 1);
+}
+
+}  // namespace minibatch::cpu_backend
