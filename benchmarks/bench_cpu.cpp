@@ -2,7 +2,8 @@
 //
 //   BM_Step/<model>/<batch>    one training step: gather of a random batch (the batches of
 //                              one shuffled epoch in turn), forward,
-//                              softmax cross-entropy (mean), backward, momentum 0.9 update.
+//                              softmax cross-entropy (mean), backward, momentum 0.9 update;
+//                              after 5 untimed steps (buffers sized, thread choice measured).
 //                              model 0 = A (784-128-10), 1 = B (784-512-512-10), ReLU.
 //   BM_Epoch/<model>/<batch>   one real epoch of 60000 examples through train_loop: a new
 //                              shuffle, every batch's gather, every step (no gradient norm).
@@ -38,6 +39,7 @@ namespace mb = minibatch;
 namespace {
 
 constexpr mb::index_t examples = 60000, features = 784, classes = 10;
+constexpr int warmup_steps = 5;
 
 const mb::TensorDataset<float, std::int32_t>& dataset() {
   static const auto data = [] {
@@ -162,12 +164,16 @@ void BM_Step(benchmark::State& state) {
   const auto order = sampler.epoch(examples, 0);
   auto params = model.params().flat();
   mb::index_t b = 0;
-  for (auto _ : state) {
+  const auto step = [&] {
     const auto loss = objective.loss_and_gradient(params, order[b], grad.view());
     b = b + 1 == order.size() ? 0 : b + 1;
     opt.step(params, grad.view());
     benchmark::DoNotOptimize(loss);
-  }
+  };
+  // Untimed warm-up: the first steps size the buffers (velocity, packing space) and, with
+  // several threads, let gemm time each product on one thread and on all of them.
+  for (int w = 0; w < warmup_steps; ++w) step();
+  for (auto _ : state) step();
   set_model_counters(state, w, static_cast<double>(batch_size));
 }
 

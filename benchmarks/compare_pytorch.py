@@ -1,7 +1,7 @@
 """Side-by-side CPU timings of minibatch (bench_cpu) and PyTorch on the workloads of issue 6.
 
     python compare_pytorch.py --ours build/bench/benchmarks/bench_cpu [--threads 1 2]
-        [--rounds 3] [--results benchmarks/RESULTS.md]
+        [--rounds 3] [--results benchmarks/RESULTS.md] [--no-torch]
 
 Workloads, float32: MLP A = 784-128-10 and B = 784-512-512-10, ReLU, CrossEntropyLoss
 (mean), SGD momentum 0.9, lr 0.01, on 60000x784 synthetic features.
@@ -9,11 +9,13 @@ Workloads, float32: MLP A = 784-128-10 and B = 784-512-512-10, ReLU, CrossEntrop
           steps walk through the batches of one shuffled epoch on both sides.
   epoch — PyTorch's fastest plain loop: one randperm index tensor, index_select per batch,
           all steps; ours: train_loop with a new shuffle (no gradient norm).
-Interleaved: in each round every workload runs ours (one bench_cpu process with
---benchmark_filter) and then PyTorch, at each thread count; the table holds medians over
+Interleaved: in each round every workload runs, at each thread count in turn, ours (one
+bench_cpu process with --benchmark_filter) and then PyTorch; the tables hold medians over
 rounds of wall time, and for one thread also of CPU time (robust when other processes
 share the cores). PyTorch gets torch.set_num_threads(t) (OpenMP and MKL), ours gets
-OMP_NUM_THREADS=t (Eigen's products; 1 thread if bench_cpu was built without OpenMP).
+OMP_NUM_THREADS=t (the matrix products; 1 thread if bench_cpu was built without OpenMP).
+A last table sets each thread count against one thread, for ours and PyTorch: the target
+is never slower with more threads. --no-torch times ours alone (that table only).
 """
 import argparse
 import datetime
@@ -25,8 +27,7 @@ import subprocess
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+torch = None  # imported in main() unless --no-torch
 
 EXAMPLES, FEATURES, CLASSES = 60000, 784, 10
 MODELS = {0: ("A", [784, 128, 10]), 1: ("B", [784, 512, 512, 10])}
@@ -69,7 +70,7 @@ class Torch:
         xb = self.x.index_select(0, idx)
         yb = self.y.index_select(0, idx)
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb), yb)
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
 
@@ -121,6 +122,62 @@ def fmt_time(s):
     return f"{s * 1e3:.3f} ms" if s < 1 else f"{s:.2f} s"
 
 
+def med(xs, i):
+    return statistics.median(x[i] for x in xs)
+
+
+def header_lines(args, title, versus, notes):
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+        load = f"load average at the end {', '.join(load)}"
+    except OSError:
+        load = "load unknown"
+    return (f"## CPU: {title} ({date})\n\n"
+            f"`benchmarks/compare.sh {' '.join(sys.argv[1:])}` — machine: {cpu}, {os.cpu_count()} cores "
+            f"({platform.platform()}; {load}); ours: bench_cpu (Release, -march=native, OpenMP when found; "
+            f"threads per run below); {versus}, Python {platform.python_version()}. "
+            f"{args.rounds} interleaved rounds; medians. {notes}\n")
+
+
+def thread_table(args, times, with_torch):
+    """Each thread count against one thread, per workload: medians and the speed-up."""
+    if 1 not in args.threads or len(args.threads) < 2:
+        return []
+    lines = []
+    for t in args.threads:
+        if t == 1:
+            continue
+        lines.append(f"\n### {t} threads against 1 (speed-up = time at 1 / time at {t}; < 1: slower with more threads)\n")
+        head = f"| workload | model | batch | ours 1 | ours {t} | ours speed-up | rounds slower |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- |"
+        if with_torch:
+            head += f" PyTorch 1 | PyTorch {t} | PyTorch speed-up |"
+            rule += " --- | --- | --- |"
+        lines += [head, rule]
+        for (kind, m, batch, tt), d in times.items():
+            if tt != t or (kind, m, batch, 1) not in times:
+                continue
+            one = times[(kind, m, batch, 1)]
+            o1, ot = med(one["ours"], 0), med(d["ours"], 0)
+            slower = sum(1 for a, b in zip(one["ours"], d["ours"]) if b[0] > a[0])
+            row = (f"| {kind} | {MODELS[m][0]} | {batch} | {fmt_time(o1)} | {fmt_time(ot)} | {o1 / ot:.2f} | "
+                   f"{slower}/{len(d['ours'])} |")
+            if with_torch:
+                p1, pt = med(one["torch"], 0), med(d["torch"], 0)
+                row += f" {fmt_time(p1)} | {fmt_time(pt)} | {p1 / pt:.2f} |"
+            lines.append(row)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", required=True)
@@ -130,9 +187,14 @@ def main():
     ap.add_argument("--results", default=None, help="append the tables to this markdown file")
     ap.add_argument("--skip-epochs", action="store_true")
     ap.add_argument("--epoch-batches", type=int, nargs="+", default=EPOCH_BATCHES)
+    ap.add_argument("--no-torch", action="store_true", help="time ours alone: the thread table only")
     args = ap.parse_args()
 
-    tb = Torch()
+    global torch
+    if not args.no_torch:
+        import torch as torch_module
+        torch = torch_module
+    tb = None if args.no_torch else Torch()
     work = []
     for m, (mname, widths) in MODELS.items():
         for batch in STEP_BATCHES:
@@ -143,23 +205,34 @@ def main():
                 work.append(("epoch", m, batch))
 
     times = {}  # (kind, m, batch, threads) -> {"ours": [(w, c)], "torch": [(w, c)]}
+    nan = float("nan")
     for r in range(args.rounds):
-        for t in args.threads:
-            torch.set_num_threads(t)
-            for kind, m, batch in work:
+        for kind, m, batch in work:
+            for t in args.threads:
                 name = f"BM_{'Step' if kind == 'step' else 'Epoch'}/model:{m}/batch:{batch}"
                 w, c, b, _ = ours(args.ours, name, t, args.min_time)
                 eigen_threads = int(round(b.get("threads", 1)))
-                if kind == "step":
-                    tw, tc = tb.step(MODELS[m][1], batch, args.min_time)
+                if tb is None:
+                    tw, tc = nan, nan
                 else:
-                    tw, tc = tb.epoch(MODELS[m][1], batch)
+                    torch.set_num_threads(t)
+                    tw, tc = tb.step(MODELS[m][1], batch, args.min_time) if kind == "step" else tb.epoch(MODELS[m][1], batch)
                 d = times.setdefault((kind, m, batch, t), {"ours": [], "torch": [], "eigen": eigen_threads,
                                                             "fma": b.get("fma_ceiling")})
                 d["ours"].append((w, c))
                 d["torch"].append((tw, tc))
                 print(f"round {r} threads {t} {kind} {MODELS[m][0]} batch {batch}: ours {fmt_time(w)} "
-                      f"torch {fmt_time(tw)} ratio {tw / w:.2f}", file=sys.stderr, flush=True)
+                      f"torch {fmt_time(tw) if tb else '-'} ratio {tw / w:.2f}", file=sys.stderr, flush=True)
+
+    if tb is None:
+        text = header_lines(args, "minibatch at 1 and more threads", "ours alone (--no-torch)",
+                            "rounds slower: rounds in which more threads took longer than 1.")
+        text += "\n".join(thread_table(args, times, with_torch=False)) + "\n"
+        print(text)
+        if args.results:
+            with open(args.results, "a") as f:
+                f.write("\n" + text)
+        return
 
     # Ours only: FMA ceiling, fused update vs copy (one thread).
     extra = {}
@@ -170,26 +243,11 @@ def main():
         extra[name] = (statistics.median(x[key] for x in runs),
                        statistics.median(x[key] * x["real_time"] / x["cpu_time"] for x in runs))
 
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
     fma_cpu = extra["BM_FmaCeiling"][1]
-    lines = []
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    lines.append(f"## CPU: minibatch vs PyTorch, per step and per epoch ({date})\n")
-    lines.append(f"`benchmarks/compare.sh` — machine: {cpu}, {os.cpu_count()} cores "
-                 f"({platform.platform()}); ours: bench_cpu (Release, -march=native, OpenMP when found; "
-                 f"Eigen threads per run below); "
-                 f"PyTorch {torch.__version__} (SGD {tb.optimizer_kind}), "
-                 f"Python {platform.python_version()}. {args.rounds} interleaved rounds; medians. "
-                 f"ratio = PyTorch time / our time (> 1: we are faster). "
-                 f"cpu ratio uses process CPU time (1 thread only; the cores were shared).\n")
+    lines = [header_lines(args, "minibatch vs PyTorch, per step and per epoch",
+                          f"PyTorch {torch.__version__} (SGD {tb.optimizer_kind})",
+                          "ratio = PyTorch time / our time (> 1: we are faster). cpu ratio uses process CPU time "
+                          "(1 thread only; the cores were shared).")]
     for t in args.threads:
         eig = {d["eigen"] for (k, m, b, tt), d in times.items() if tt == t}
         lines.append(f"\n### {t} thread(s) (ours: Eigen threads {sorted(eig)})\n")
@@ -206,6 +264,7 @@ def main():
             pct = f"{100 * gflops / fma_cpu:.0f}%" if t == 1 else "–"
             lines.append(f"| {kind} | {MODELS[m][0]} | {batch} | {fmt_time(ow)} | {fmt_time(pw)} | "
                          f"{pw / ow:.2f} | {cr} | {gflops:.1f} | {pct} |")
+    lines += thread_table(args, times, with_torch=True)
     lines.append("\n### Ours alone, 1 thread\n")
     lines.append(f"FMA ceiling (bench_cpu BM_FmaCeiling, 12 independent chains): {extra['BM_FmaCeiling'][0]:.1f} GFLOP/s "
                  f"wall, {fma_cpu:.1f} GFLOP/s per CPU second.\n")
