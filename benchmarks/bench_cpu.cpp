@@ -149,15 +149,25 @@ void set_model_counters(benchmark::State& state, const std::vector<mb::index_t>&
   state.counters["threads"] = Eigen::nbThreads();
 }
 
+// One benchmark's MLP (state.range(0)), batch size (range(1)), objective, optimizer, sampler.
+struct Workload {
+  explicit Workload(const benchmark::State& state)
+      : w(widths_of(static_cast<int>(state.range(0)))), batch_size(static_cast<mb::index_t>(state.range(1))),
+        model(w, mb::Activation::relu, 1), objective(model, dataset(), batch_size),
+        opt({.lr = 0.01f, .momentum = 0.9f}), grad(mb::Shape{model.params().size()}),
+        sampler({.batch_size = batch_size, .seed = 7}) {}
+  std::vector<mb::index_t> w;
+  mb::index_t batch_size;
+  mb::Mlp<float> model;
+  mb::ClassificationObjective<float> objective;
+  mb::Momentum<float> opt;
+  mb::Tensor<float> grad;
+  mb::ShuffledSampler sampler;
+};
+
 void BM_Step(benchmark::State& state) {
-  const auto w = widths_of(static_cast<int>(state.range(0)));
-  const auto batch_size = static_cast<mb::index_t>(state.range(1));
-  const auto& data = dataset();
-  mb::Mlp<float> model(w, mb::Activation::relu, 1);
-  mb::ClassificationObjective<float> objective(model, data, batch_size);
-  mb::Momentum<float> opt({.lr = 0.01f, .momentum = 0.9f});
-  mb::Tensor<float> grad(mb::Shape{model.params().size()});
-  mb::ShuffledSampler sampler({.batch_size = batch_size, .seed = 7});
+  Workload work(state);
+  auto& [w, batch_size, model, objective, opt, grad, sampler] = work;
   // The steps walk through the random batches of one shuffled epoch (as training does):
   // repeating one batch would let the momentum of its always-zero gradients decay into
   // subnormal floats, whose slow arithmetic no real run sees on every step.
@@ -178,14 +188,8 @@ void BM_Step(benchmark::State& state) {
 }
 
 void BM_Epoch(benchmark::State& state) {
-  const auto w = widths_of(static_cast<int>(state.range(0)));
-  const auto batch_size = static_cast<mb::index_t>(state.range(1));
-  const auto& data = dataset();
-  mb::Mlp<float> model(w, mb::Activation::relu, 1);
-  mb::ClassificationObjective<float> objective(model, data, batch_size);
-  mb::Momentum<float> opt({.lr = 0.01f, .momentum = 0.9f});
-  mb::Tensor<float> grad(mb::Shape{model.params().size()});
-  mb::ShuffledSampler sampler({.batch_size = batch_size, .seed = 7});
+  Workload work(state);
+  auto& [w, batch_size, model, objective, opt, grad, sampler] = work;
   mb::index_t epoch = 0;
   for (auto _ : state) {
     const auto history = mb::train_loop(opt, sampler, objective, model.params().flat(), grad.view(),
