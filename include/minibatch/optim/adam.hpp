@@ -16,6 +16,9 @@
 //
 // State: m and v shaped like the parameters, allocated on the first step; every later
 // step allocates nothing and is one fused pass (ops<B>::adam_update).
+// A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
+// a parameter whose gradient stops does not leave it decaying through subnormal floats, which
+// cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
 #pragma once
 
 #include <cmath>

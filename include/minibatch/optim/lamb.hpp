@@ -18,6 +18,9 @@
 // ops<B>::lamb_direction_sum_squares, which recomputes u from the old state and writes
 // nothing), then one fused pass over the flat buffer (ops<B>::lamb_update). State: m, v
 // and the slice table, allocated on the first step.
+// A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
+// a parameter whose gradient stops does not leave it decaying through subnormal floats, which
+// cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
 #pragma once
 
 #include <cmath>

@@ -20,6 +20,9 @@
 // Per step: one pass for the per-slice norms ‖w_s‖², ‖g_s‖² (ops<B>::slice_sum_squares),
 // then one fused pass over the flat buffer (ops<B>::lars_update). State: m shaped like the
 // parameters and the slice table, allocated on the first step.
+// A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
+// a parameter whose gradient stops does not leave it decaying through subnormal floats, which
+// cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
 #pragma once
 
 #include <cmath>

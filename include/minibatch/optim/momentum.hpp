@@ -23,6 +23,9 @@
 //
 // State: one velocity buffer shaped like the parameters, allocated on the first step;
 // every later step allocates nothing and is one fused pass over the flat parameters.
+// A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
+// a parameter whose gradient stops does not leave it decaying through subnormal floats, which
+// cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
 #pragma once
 
 #include "minibatch/backend/cpu/ops.hpp"

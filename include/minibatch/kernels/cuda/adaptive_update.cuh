@@ -23,6 +23,7 @@
 
 #include "minibatch/backend/cuda/error.cuh"
 #include "minibatch/kernels/cuda/common.cuh"
+#include "minibatch/kernels/subnormal.hpp"
 
 namespace minibatch::kernels::cuda {
 
@@ -104,8 +105,8 @@ __global__ void adam_update_kernel(T* theta, T* m, T* v, const T* g, const std::
     T th = theta[i];
     if (decoupled) th *= T(1) - lr * wd[s];
     else gi += wd[s] * th;
-    const T mi = beta1 * m[i] + (T(1) - beta1) * gi;
-    const T vi = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+    const T mi = flush_subnormal(beta1 * m[i] + (T(1) - beta1) * gi);
+    const T vi = flush_subnormal(beta2 * v[i] + (T(1) - beta2) * gi * gi);
     m[i] = mi;
     v[i] = vi;
     theta[i] = th - step_size * mi / (math::sqrt(vi) / bc2_sqrt + eps);
@@ -116,8 +117,8 @@ __global__ void adam_update_kernel(T* theta, T* m, T* v, const T* g, const std::
 template <class T>
 __device__ T lamb_direction(T theta, T m, T v, T g, T decay, T beta1, T beta2, T eps, T bc1, T bc2_sqrt, T& m_new,
                             T& v_new) {
-  m_new = beta1 * m + (T(1) - beta1) * g;
-  v_new = beta2 * v + (T(1) - beta2) * g * g;
+  m_new = flush_subnormal(beta1 * m + (T(1) - beta1) * g);
+  v_new = flush_subnormal(beta2 * v + (T(1) - beta2) * g * g);
   return (m_new / bc1) / (math::sqrt(v_new) / bc2_sqrt + eps) + decay * theta;
 }
 
@@ -138,7 +139,7 @@ template <class T>
 __global__ void lars_update_kernel(T* theta, T* m, const T* g, const std::size_t* offsets, std::size_t slices,
                                    std::size_t count, const T* wd, const T* ratio, T lr, T momentum) {
   for_each_sliced(count, offsets, slices, [&](std::size_t i, std::size_t s) {
-    const T mi = momentum * m[i] - lr * ratio[s] * (g[i] + wd[s] * theta[i]);
+    const T mi = flush_subnormal(momentum * m[i] - lr * ratio[s] * (g[i] + wd[s] * theta[i]));
     m[i] = mi;
     theta[i] += mi;
   });

@@ -21,6 +21,7 @@
 
 #include "minibatch/backend/cuda/error.cuh"
 #include "minibatch/kernels/cuda/common.cuh"
+#include "minibatch/kernels/subnormal.hpp"
 
 namespace minibatch::kernels::cuda {
 
@@ -36,7 +37,7 @@ __global__ void momentum_update_kernel(T* theta, T* m, const T* g, std::size_t c
   const std::size_t stride = std::size_t{gridDim.x} * blockDim.x;
   for (std::size_t i = std::size_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += stride) {
     const T gi = g[i];
-    const T mi = mu * m[i] - lr * gi;
+    const T mi = flush_subnormal(mu * m[i] - lr * gi);
     m[i] = mi;
     theta[i] += nesterov ? mu * mi - lr * gi : mi;
   }
@@ -48,7 +49,7 @@ __global__ void momentum_update_torch_kernel(T* theta, T* v, const T* g, std::si
   const std::size_t stride = std::size_t{gridDim.x} * blockDim.x;
   for (std::size_t i = std::size_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += stride) {
     const T gi = g[i];
-    const T vi = first_step ? gi : mu * v[i] + (T(1) - dampening) * gi;
+    const T vi = flush_subnormal(first_step ? gi : mu * v[i] + (T(1) - dampening) * gi);
     v[i] = vi;
     theta[i] -= lr * (nesterov ? gi + mu * vi : vi);
   }

@@ -24,12 +24,17 @@
 //   slice_sum_squares:  out[s] = Σ_{i∈s} x²  (accumulated in double)
 //
 // theta and the state buffers are updated in place; g is the mean gradient of the batch
-// and is never written. Scalars are taken as T (not deduced from the call).
+// and is never written. The decaying state of Adam, LAMB and LARS (m, v) is stored through
+// flush_subnormal (kernels/subnormal.hpp); Adagrad's sum only grows, and RMSProp's state is
+// left as PyTorch keeps it (a flushed v next to an unflushed ḡ² could make the centered
+// variance negative). Scalars are taken as T (not deduced from the call).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
+
+#include "minibatch/kernels/subnormal.hpp"
 
 namespace minibatch::kernels::ref {
 
@@ -86,8 +91,8 @@ void adam_update(T* theta, T* m, T* v, const T* g, const std::size_t* offsets, s
       T gi = g[i];
       if (decoupled) theta[i] *= shrink;
       else gi += decay * theta[i];
-      m[i] = beta1 * m[i] + (T(1) - beta1) * gi;
-      v[i] = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+      m[i] = flush_subnormal(beta1 * m[i] + (T(1) - beta1) * gi);
+      v[i] = flush_subnormal(beta2 * v[i] + (T(1) - beta2) * gi * gi);
       theta[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
     }
   }
@@ -110,8 +115,8 @@ namespace detail {
 // m_new, v_new. Shared by both LAMB passes so that the norm and the step see the same u.
 template <class T>
 T lamb_direction(T theta, T m, T v, T g, T decay, T beta1, T beta2, T eps, T bc1, T bc2_sqrt, T& m_new, T& v_new) {
-  m_new = beta1 * m + (T(1) - beta1) * g;
-  v_new = beta2 * v + (T(1) - beta2) * g * g;
+  m_new = flush_subnormal(beta1 * m + (T(1) - beta1) * g);
+  v_new = flush_subnormal(beta2 * v + (T(1) - beta2) * g * g);
   return (m_new / bc1) / (std::sqrt(v_new) / bc2_sqrt + eps) + decay * theta;
 }
 }  // namespace detail
@@ -157,7 +162,7 @@ void lars_update(T* theta, T* m, const T* g, const std::size_t* offsets, std::si
     const T step = lr * ratio[s];
     const T decay = wd[s];
     for (std::size_t i = offsets[s]; i < offsets[s + 1]; ++i) {
-      m[i] = momentum * m[i] - step * (g[i] + decay * theta[i]);
+      m[i] = flush_subnormal(momentum * m[i] - step * (g[i] + decay * theta[i]));
       theta[i] += m[i];
     }
   }

@@ -13,12 +13,15 @@
 // With a constant lr and dampening = 0 the two momentum forms give the same iterates
 // (m = −lr·v); when lr changes between steps they do not, because the lecture form keeps
 // the old lr inside m. theta and the state (m or v) are updated in place; g is the mean
-// gradient of the batch. The scalars are taken as T (never deduced from them, so
+// gradient of the batch. The state m or v is stored through flush_subnormal (a value below
+// the smallest normal number becomes 0: kernels/subnormal.hpp). The scalars are taken as T (never deduced from them, so
 // momentum_update(theta_f, m_f, g_f, n, 0.1, 0.9, false) compiles for float).
 #pragma once
 
 #include <cstddef>
 #include <type_traits>
+
+#include "minibatch/kernels/subnormal.hpp"
 
 namespace minibatch::kernels::ref {
 
@@ -31,7 +34,7 @@ template <class T>
 void momentum_update(T* theta, T* m, const T* g, std::size_t count, std::type_identity_t<T> lr,
                      std::type_identity_t<T> mu, bool nesterov) {
   for (std::size_t i = 0; i < count; ++i) {
-    m[i] = mu * m[i] - lr * g[i];
+    m[i] = flush_subnormal(mu * m[i] - lr * g[i]);
     theta[i] += nesterov ? mu * m[i] - lr * g[i] : m[i];
   }
 }
@@ -41,7 +44,7 @@ void momentum_update_torch(T* theta, T* v, const T* g, std::size_t count,
                            std::type_identity_t<T> lr, std::type_identity_t<T> mu,
                            std::type_identity_t<T> dampening, bool nesterov, bool first_step) {
   for (std::size_t i = 0; i < count; ++i) {
-    v[i] = first_step ? g[i] : mu * v[i] + (T(1) - dampening) * g[i];
+    v[i] = flush_subnormal(first_step ? g[i] : mu * v[i] + (T(1) - dampening) * g[i]);
     const T d = nesterov ? g[i] + mu * v[i] : v[i];
     theta[i] -= lr * d;
   }
