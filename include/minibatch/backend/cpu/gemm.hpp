@@ -39,6 +39,7 @@
 #endif
 
 #include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/backend/cpu/gemm_small.hpp"
 #include "minibatch/core/error.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
 
@@ -277,6 +278,23 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
   require<shape_error>(inner == inner_b && C.rows() == rows && C.cols() == cols, "gemm: cannot multiply ", a.shape(),
                        trans_a ? "ᵀ" : "", " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
   if (rows == 0 || cols == 0) return;
+
+  // A small batch: straight from the operands, no packing (backend/cpu/gemm_small.hpp).
+  constexpr Eigen::Index packet = small::packet_size<T>;
+  if (!trans_a && rows <= small::max_small && inner >= 1) {
+    if (trans_b && inner >= packet && rows <= small::max_small_nt) {
+      small::small_rows_nt(a.data(), A.cols(), b.data(), Bm.cols(), c.data(), cols, rows, cols, inner, beta);
+      return;
+    }
+    if (!trans_b && cols >= packet) {
+      small::small_rows_nn(a.data(), A.cols(), b.data(), Bm.cols(), c.data(), cols, rows, cols, inner, beta);
+      return;
+    }
+  }
+  if (trans_a && !trans_b && inner >= 1 && inner <= small::max_small && cols >= packet) {
+    small::small_inner_tn(a.data(), A.cols(), b.data(), Bm.cols(), c.data(), cols, rows, cols, inner, beta);
+    return;
+  }
 
   using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
   using ColVec = Eigen::Matrix<T, Eigen::Dynamic, 1>;

@@ -1,0 +1,113 @@
+// ops<cpu>::gemm against a plain triple loop, over the shapes that pick each of its paths:
+// the small-batch kernels (backend/cpu/gemm_small.hpp: up to 16 rows, or an inner
+// dimension up to 16, with column and inner tails shorter than a packet), the thin
+// matrix-vector paths and Eigen's blocked GEMM; every transpose, β = 0 (which must ignore
+// NaN in C) and β ≠ 0, float and double, and operands that are not packet-aligned.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "minibatch/backend/cpu/ops.hpp"
+#include "minibatch/core/rng.hpp"
+#include "minibatch/tensor/tensor.hpp"
+
+namespace mb = minibatch;
+
+namespace {
+
+struct Case {
+  mb::index_t rows, cols, inner;
+  bool trans_a, trans_b;
+};
+
+// Worst |c − ref| − (atol + rtol·Σ|terms|) over C, and where; ≤ 0 passes.
+template <class T>
+double worst_excess(const Case& k, T beta, mb::index_t offset, std::string& where) {
+  mb::Rng rng(static_cast<std::uint64_t>(k.rows * 1000003 + k.cols * 1009 + k.inner * 7 + k.trans_a * 2 + k.trans_b));
+  // Storage one element longer than needed, viewed from `offset`: the rows do not start on
+  // a packet boundary when offset is 1.
+  const mb::index_t a_rows = k.trans_a ? k.inner : k.rows, a_cols = k.trans_a ? k.rows : k.inner;
+  const mb::index_t b_rows = k.trans_b ? k.cols : k.inner, b_cols = k.trans_b ? k.inner : k.cols;
+  mb::Tensor<T> a_store(mb::Shape{a_rows * a_cols + 1}), b_store(mb::Shape{b_rows * b_cols + 1}),
+      c_store(mb::Shape{k.rows * k.cols + 1});
+  for (mb::index_t i = 0; i < a_store.size(); ++i) a_store[i] = static_cast<T>(rng.normal());
+  for (mb::index_t i = 0; i < b_store.size(); ++i) b_store[i] = static_cast<T>(rng.normal());
+  for (mb::index_t i = 0; i < c_store.size(); ++i) c_store[i] = beta == T(0) ? T(NAN) : static_cast<T>(rng.normal());
+  const std::vector<T> c_before(c_store.data() + offset, c_store.data() + offset + k.rows * k.cols);
+  const mb::index_t outside = offset == 1 ? 0 : c_store.size() - 1;  // the element that is not C
+  const T outside_before = c_store[outside];
+  const T* a = a_store.data() + offset;
+  const T* b = b_store.data() + offset;
+  mb::TensorView<const T, mb::cpu> av(a, mb::Shape{a_rows, a_cols}), bv(b, mb::Shape{b_rows, b_cols});
+  mb::TensorView<T, mb::cpu> cv(c_store.data() + offset, mb::Shape{k.rows, k.cols});
+  mb::ops<mb::cpu>::gemm<T>(av, k.trans_a, bv, k.trans_b, cv, beta);
+
+  const double rtol = std::is_same_v<T, float> ? 1e-5 : 1e-13, atol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  double worst = -1;
+  for (mb::index_t i = 0; i < k.rows; ++i)
+    for (mb::index_t j = 0; j < k.cols; ++j) {
+      double ref = beta == T(0) ? 0.0 : static_cast<double>(beta) * c_before[i * k.cols + j];
+      double scale = std::abs(ref);
+      for (mb::index_t p = 0; p < k.inner; ++p) {
+        const double x = k.trans_a ? a[p * a_cols + i] : a[i * a_cols + p];
+        const double y = k.trans_b ? b[j * b_cols + p] : b[p * b_cols + j];
+        ref += x * y;
+        scale += std::abs(x * y);
+      }
+      const double got = cv.data()[i * k.cols + j];
+      const double excess = std::isfinite(got) ? std::abs(got - ref) - (atol + rtol * scale) : INFINITY;
+      if (excess > worst) {
+        worst = excess;
+        std::ostringstream s;
+        s << "C[" << i << ", " << j << "] = " << got << ", reference " << ref;
+        where = s.str();
+      }
+    }
+  // Nothing outside C was written (NaN == NaN is false: compare the bits).
+  if (std::memcmp(&c_store[outside], &outside_before, sizeof(T)) != 0) {
+    worst = INFINITY;
+    where = "the element next to C";
+  }
+  return worst;
+}
+
+template <class T>
+void check_shapes(const std::vector<mb::index_t>& small, const std::vector<mb::index_t>& large) {
+  int checked = 0;
+  for (const bool trans_a : {false, true})
+    for (const bool trans_b : {false, true})
+      for (const mb::index_t rows : small)
+        for (const mb::index_t cols : large)
+          for (const mb::index_t inner : large)
+            for (const Case k : {Case{rows, cols, inner, trans_a, trans_b}, Case{cols, inner, rows, trans_a, trans_b},
+                                 Case{inner, rows, cols, trans_a, trans_b}})
+              for (const T beta : {T(0), T(0.5)}) {
+                std::string where;
+                const mb::index_t offset = (k.rows + k.cols + k.inner) % 2;
+                const double excess = worst_excess<T>(k, beta, offset, where);
+                if (excess > 0) {
+                  std::ostringstream what;
+                  what << k.rows << " x " << k.inner << (k.trans_a ? " (A transposed)" : "") << " by " << k.inner
+                       << " x " << k.cols << (k.trans_b ? " (B transposed)" : "") << ", beta " << beta << ", offset "
+                       << offset << ": worst " << where;
+                  INFO(what.str());
+                  CHECK(excess <= 0);
+                }
+                ++checked;
+              }
+  CHECK(checked > 0);
+  MESSAGE(checked << " products checked");
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("ops<cpu>::gemm matches a plain loop on small-batch, thin and blocked shapes", T, float, double) {
+  // small ∈ the small-side sizes (a batch), large ∈ sizes around one and two packets
+  // (AVX-512: 16 floats, 8 doubles) and a layer's width; each product is also checked with
+  // the small size moved to the other two dimensions.
+  check_shapes<T>({1, 2, 3, 5, 10, 12, 13, 16, 17}, {1, 7, 8, 9, 16, 17, 33, 70});
+}
