@@ -14,6 +14,10 @@ bench_cpu process with --benchmark_filter) and then PyTorch; the tables hold med
 rounds of wall time, and for one thread also of CPU time (robust when other processes
 share the cores). PyTorch gets torch.set_num_threads(t) (OpenMP and MKL), ours gets
 OMP_NUM_THREADS=t (the matrix products; 1 thread if bench_cpu was built without OpenMP).
+PyTorch runs with torch.set_flush_denormal(True) (its fastest setting: subnormal floats read
+as and written as 0, as our optimizers store their decaying state; without it PyTorch's
+momentum buffers of dead units decay through subnormals and every operation on them takes a
+microcode assist) unless --torch-default-denormals is given.
 A last table sets each thread count against one thread, for ours and PyTorch: the target
 is never slower with more threads. --no-torch times ours alone (that table only).
 """
@@ -188,12 +192,16 @@ def main():
     ap.add_argument("--skip-epochs", action="store_true")
     ap.add_argument("--epoch-batches", type=int, nargs="+", default=EPOCH_BATCHES)
     ap.add_argument("--no-torch", action="store_true", help="time ours alone: the thread table only")
+    ap.add_argument("--torch-default-denormals", action="store_true",
+                    help="leave PyTorch's subnormal handling as it is (default: torch.set_flush_denormal(True))")
     args = ap.parse_args()
 
     global torch
     if not args.no_torch:
         import torch as torch_module
         torch = torch_module
+        if not args.torch_default_denormals and not torch.set_flush_denormal(True):
+            print("warning: torch.set_flush_denormal is not supported on this CPU", file=sys.stderr)
     tb = None if args.no_torch else Torch()
     work = []
     for m, (mname, widths) in MODELS.items():
@@ -245,7 +253,8 @@ def main():
 
     fma_cpu = extra["BM_FmaCeiling"][1]
     lines = [header_lines(args, "minibatch vs PyTorch, per step and per epoch",
-                          f"PyTorch {torch.__version__} (SGD {tb.optimizer_kind})",
+                          f"PyTorch {torch.__version__} (SGD {tb.optimizer_kind}; "
+                          f"{'subnormals as they are' if args.torch_default_denormals else 'set_flush_denormal(True)'})",
                           "ratio = PyTorch time / our time (> 1: we are faster). cpu ratio uses process CPU time "
                           "(1 thread only; the cores were shared).")]
     for t in args.threads:
