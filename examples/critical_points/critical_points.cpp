@@ -1,16 +1,16 @@
 // Tutorial: critical points — is a stalled loss a critical point, and which kind?
 //
-// What it shows from the lecture: while a small tanh network trains, the full training
-// loss flattens out but the full gradient norm ‖∇f‖ does not go to zero: a stalled loss is
+// What it shows from the lecture: a small tanh network trains until its full training
+// loss flattens out, but the full gradient norm ‖∇f‖ does not go to zero: a stalled loss is
 // not a critical point, so check the gradient norm before blaming one. At the end, Lanczos
 // on Hessian-vector products estimates the extreme eigenvalues of the Hessian; negative
 // ones beside positive ones mean saddle-like, none mean minimum-like.
 //
 // Run:  ./build/release/examples/critical_points/critical_points [--data DIR] [--out study]
-//       [--examples 2000] [--epochs 40] [--lanczos 30] [--no-plots]
+//       [--examples 2000] [--epochs 200] [--lanczos 30] [--seed 1] [--no-plots]
 //
-// What you should see: the loss and gradient norm at the start and end, the change of the
-// loss over the last quarter of training, λ_max, λ_min, the fraction of positive Ritz
+// What you should see: the loss and gradient norm at the start and end, the epoch where the
+// loss stalled and its decrease per epoch before that, λ_max, λ_min, the fraction of positive Ritz
 // values and the verdict, and study/critical_points.png (training curves and Ritz values).
 #include <CLI/CLI.hpp>
 
@@ -27,9 +27,10 @@ int main(int argc, char** argv) {
   lecture::CriticalPointsOptions options;
   lecture::add_common_options(app, common);
   app.add_option("--examples", options.train_examples, "training images used");
-  app.add_option("--epochs", options.epochs, "training epochs")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", options.epochs, "at most this many epochs (training stops once the loss stalls)")->check(CLI::PositiveNumber);
   app.add_option("--lr", options.lr, "Momentum lr");
   app.add_option("--lanczos", options.lanczos_iterations, "Lanczos iterations");
+  app.add_option("--seed", options.seed, "seed of the initial weights, the shuffles and Lanczos");
   CLI11_PARSE(app, argc, argv);
   try {
     std::filesystem::create_directories(common.out);

@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
       sharp_options.sharpness_steps = 50;
       sharp_options.sharpness_examples = 20000;
       critical_options.train_examples = 10000;
-      critical_options.epochs = 100;
+      critical_options.epochs = 300;
       critical_options.lanczos_iterations = 60;
       large_options.epochs = 20;
       large_options.widths = {784, 256, 10};
