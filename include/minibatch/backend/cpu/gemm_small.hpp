@@ -60,9 +60,12 @@ inline constexpr Eigen::Index nn_chunk = 16;
 
 enum class Start { zero, scaled, load };  // acc ← 0, β·C or C
 
+// The register block of every product with a packet-wide B: rows [0, R) and columns
+// [0, W·packet) of C ← start + Σ_{p ∈ [p0, p1)} A(r, p)·B[p, :], where A(r, p) is
+// a[r·a_row + p·a_inner] (X·W: a_row = lda, a_inner = 1; Xᵀ·D: a_row = 1, a_inner = lda).
 template <int R, int W, class T>
-inline void nn_block(const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T* c, Eigen::Index ldc,
-                     Eigen::Index p0, Eigen::Index p1, Start start, T beta) {
+inline void block(const T* a, Eigen::Index a_row, Eigen::Index a_inner, const T* b, Eigen::Index ldb, T* c,
+                  Eigen::Index ldc, Eigen::Index p0, Eigen::Index p1, Start start, T beta) {
   using namespace Eigen::internal;
   constexpr int P = packet_size<T>;
   Packet<T> acc[R][W];
@@ -75,7 +78,7 @@ inline void nn_block(const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb,
     Packet<T> bw[W];
     for (int w = 0; w < W; ++w) bw[w] = ploadu<Packet<T>>(b + p * ldb + w * P);
     for (int r = 0; r < R; ++r) {
-      const Packet<T> x = pset1<Packet<T>>(a[r * lda + p]);
+      const Packet<T> x = pset1<Packet<T>>(a[r * a_row + p * a_inner]);
       for (int w = 0; w < W; ++w) acc[r][w] = pmadd(x, bw[w], acc[r][w]);
     }
   }
@@ -94,9 +97,9 @@ inline void nn_rows(const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, 
   const Eigen::Index full = cols / P * P;
   const Start start = p0 > 0 ? Start::load : beta == T(0) ? Start::zero : Start::scaled;
   Eigen::Index j = 0;
-  for (; j + 2 * P <= full; j += 2 * P) nn_block<R, 2>(a, lda, b + j, ldb, c + j, ldc, p0, p1, start, beta);
-  if (j < full) nn_block<R, 1>(a, lda, b + j, ldb, c + j, ldc, p0, p1, start, beta);
-  if (full < cols) nn_block<R, 1>(a, lda, b + cols - P, ldb, tail, P, p0, p1, Start::load, beta);
+  for (; j + 2 * P <= full; j += 2 * P) block<R, 2>(a, lda, 1, b + j, ldb, c + j, ldc, p0, p1, start, beta);
+  if (j < full) block<R, 1>(a, lda, 1, b + j, ldb, c + j, ldc, p0, p1, start, beta);
+  if (full < cols) block<R, 1>(a, lda, 1, b + cols - P, ldb, tail, P, p0, p1, Start::load, beta);
 }
 
 // Needs rows ≤ max_small, cols ≥ packet_size<T>, inner ≥ 1. Each chunk of B serves every
@@ -129,43 +132,20 @@ void small_rows_nn(const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb, T
 }
 
 // ---- C[M × N] = Aᵀ · D, A[k × M], D[k × N], small k ----------------------------------------
-// Rows [0, R) and columns [0, W·packet) of C: C[r, j] = Σ_p A[p, r]·D[p, j]; D stays in L1,
-// each entry of C is written once.
-template <int R, int W, class T>
-inline void tn_block(const T* a, Eigen::Index lda, const T* d, Eigen::Index ldd, T* c, Eigen::Index ldc,
-                     Eigen::Index inner, T beta) {
-  using namespace Eigen::internal;
-  constexpr int P = packet_size<T>;
-  Packet<T> acc[R][W];
-  for (int r = 0; r < R; ++r)
-    for (int w = 0; w < W; ++w) acc[r][w] = pset1<Packet<T>>(T(0));
-  for (Eigen::Index p = 0; p < inner; ++p) {
-    Packet<T> dw[W];
-    for (int w = 0; w < W; ++w) dw[w] = ploadu<Packet<T>>(d + p * ldd + w * P);
-    for (int r = 0; r < R; ++r) {
-      const Packet<T> x = pset1<Packet<T>>(a[p * lda + r]);
-      for (int w = 0; w < W; ++w) acc[r][w] = pmadd(x, dw[w], acc[r][w]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int w = 0; w < W; ++w) {
-      T* out = c + r * ldc + w * P;
-      if (beta == T(0)) pstoreu(out, acc[r][w]);
-      else pstoreu(out, pmadd(pset1<Packet<T>>(beta), ploadu<Packet<T>>(out), acc[r][w]));
-    }
-}
-
+// Rows [0, R) of C: C[r, j] = Σ_p A[p, r]·D[p, j]; D stays in L1, each entry of C is
+// written once.
 template <int R, class T>
 inline void tn_rows(const T* a, Eigen::Index lda, const T* d, Eigen::Index ldd, T* c, Eigen::Index ldc,
                     Eigen::Index cols, Eigen::Index inner, T beta) {
   constexpr int P = packet_size<T>;
   const Eigen::Index full = cols / P * P, extra = cols - full;
+  const Start start = beta == T(0) ? Start::zero : Start::scaled;
   Eigen::Index j = 0;
-  for (; j + 2 * P <= full; j += 2 * P) tn_block<R, 2>(a, lda, d + j, ldd, c + j, ldc, inner, beta);
-  if (j < full) tn_block<R, 1>(a, lda, d + j, ldd, c + j, ldc, inner, beta);
+  for (; j + 2 * P <= full; j += 2 * P) block<R, 2>(a, 1, lda, d + j, ldd, c + j, ldc, 0, inner, start, beta);
+  if (j < full) block<R, 1>(a, 1, lda, d + j, ldd, c + j, ldc, 0, inner, start, beta);
   if (extra) {  // a block ending at the last column; its new lanes go to C
     T tail[R * P];
-    tn_block<R, 1>(a, lda, d + cols - P, ldd, tail, P, inner, T(0));
+    block<R, 1>(a, 1, lda, d + cols - P, ldd, tail, P, 0, inner, Start::zero, beta);
     for (int r = 0; r < R; ++r)
       for (Eigen::Index l = P - extra; l < P; ++l) {
         T& out = c[r * ldc + cols - P + l];
