@@ -176,6 +176,17 @@ TEST_CASE("the counter sees operator new, malloc and Eigen's heap buffers (the t
   CHECK(eigen_product > 0);
 }
 
+TEST_CASE("Shape::operator[] builds no error message when the axis is in range") {
+  // A shape whose text is longer than std::string's inline buffer: formatting it allocates.
+  const mb::Shape big{123456789, 987654321};
+  const long before = allocations.load();
+  mb::index_t sum = 0;
+  for (int i = 0; i < 100; ++i) sum += big[static_cast<mb::index_t>(i % 2)];
+  CHECK(allocations.load() - before == 0);
+  CHECK(sum == mb::index_t{50} * (mb::index_t{123456789} + 987654321));
+  CHECK_THROWS_WITH_AS(big[2], "Shape[123456789, 987654321]: axis 2 out of range for rank 2", mb::index_error);
+}
+
 TEST_CASE("ops<cpu>::gemm takes Eigen's blocked path without allocating and matches a plain loop") {
   // 70×300 by 300×300 packs blocks above EIGEN_STACK_ALLOCATION_LIMIT, so Eigen's own
   // product would take them from the heap on every call.

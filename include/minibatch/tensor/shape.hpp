@@ -26,7 +26,8 @@ class Shape {
 
   constexpr index_t rank() const noexcept { return rank_; }
   index_t operator[](index_t axis) const {
-    require<index_error>(axis < rank_, "Shape", to_string(), ": axis ", axis, " out of range for rank ", rank_);
+    // (*this, not to_string(): the message is built only when the check fails)
+    require<index_error>(axis < rank_, "Shape", *this, ": axis ", axis, " out of range for rank ", rank_);
     return dims_[axis];
   }
   // Number of elements; 0 for the rank-0 empty shape.
