@@ -28,6 +28,7 @@ class GradientDescent : public detail::OptimizerBase<GradientDescent<T, B>, T, B
  public:
   using typename Base::Options;
   static constexpr bool uses_slices = false;
+  static constexpr bool steps_in_parts = true;
   static constexpr const char* name() { return "GradientDescent"; }
 
   explicit GradientDescent(Options options = {}) : Base(std::move(options)) {}
@@ -38,8 +39,13 @@ class GradientDescent : public detail::OptimizerBase<GradientDescent<T, B>, T, B
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout*) {
     detail::check_step_args(params, grads, "GradientDescent::step");
-    ops<B>::gd_update(params, grads, options_.lr);
+    update_part(params, grads, 0);
     ++steps_;
+  }
+
+  void prepare_step(TensorView<T, B>) {}
+  void update_part(TensorView<T, B> params, TensorView<const T, B> part, index_t offset) {
+    ops<B>::gd_update(TensorView<T, B>(params.data() + offset, part.shape()), part, options_.lr);
   }
 
   // Checkpoint state, what state() hands out (optim/state.hpp): kind "GradientDescent", no tensors.

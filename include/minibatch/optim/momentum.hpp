@@ -22,7 +22,8 @@
 // current lr. Choose the PyTorch form to port PyTorch code and get the same numbers.
 //
 // State: one velocity buffer shaped like the parameters, allocated on the first step;
-// every later step allocates nothing and is one fused pass over the flat parameters.
+// every later step allocates nothing and is one fused pass over the flat parameters (or,
+// through step_in_parts, one pass per part of the gradient as backward produces it).
 // A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
 // a parameter whose gradient stops does not leave it decaying through subnormal floats, which
 // cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
@@ -56,6 +57,7 @@ class Momentum : public detail::OptimizerBase<Momentum<T, B>, T, B, MomentumOpti
  public:
   using typename Base::Options;
   static constexpr bool uses_slices = false;
+  static constexpr bool steps_in_parts = true;
   static constexpr const char* name() { return "Momentum"; }
 
   explicit Momentum(Options options = {}) : Base(std::move(options)) {
@@ -87,6 +89,12 @@ class Momentum : public detail::OptimizerBase<Momentum<T, B>, T, B, MomentumOpti
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout*) {
     detail::check_step_args(params, grads, "Momentum::step");
+    prepare_step(params);
+    update_part(params, grads, 0);
+    ++steps_;
+  }
+
+  void prepare_step(TensorView<T, B> params) {
     if (velocity_.empty()) {
       velocity_ = Tensor<T, B>(Shape{params.size()});
     } else {
@@ -94,13 +102,17 @@ class Momentum : public detail::OptimizerBase<Momentum<T, B>, T, B, MomentumOpti
                            velocity_.size(), " parameters, got ", params.size(), " (shape ", params.shape(),
                            "); call reset() to reuse the optimizer on other parameters");
     }
+  }
+
+  // θ and the velocity at [offset, offset + part.size()) from that part of the gradient.
+  void update_part(TensorView<T, B> params, TensorView<const T, B> part, index_t offset) {
+    const TensorView<T, B> theta(params.data() + offset, part.shape()), v(velocity_.data() + offset, part.shape());
     if (options_.form == MomentumForm::lecture) {
-      ops<B>::momentum_update(params, velocity_.view(), grads, options_.lr, options_.momentum, options_.nesterov);
+      ops<B>::momentum_update(theta, v, part, options_.lr, options_.momentum, options_.nesterov);
     } else {
-      ops<B>::momentum_update_torch(params, velocity_.view(), grads, options_.lr, options_.momentum,
-                                    options_.dampening, options_.nesterov, steps_ == 0);
+      ops<B>::momentum_update_torch(theta, v, part, options_.lr, options_.momentum, options_.dampening,
+                                    options_.nesterov, steps_ == 0);
     }
-    ++steps_;
   }
 
   // Checkpoint state, what state() hands out (optim/state.hpp): kind "Momentum" (lecture form) or "Momentum/pytorch"
