@@ -14,11 +14,17 @@
 //
 // Backward: given dlogits = ∂L/∂a_L (already divided by the batch size — losses are means),
 //   dW_l = a_{l−1}ᵀ·δ_l,  db_l = Σ_rows δ_l,  δ_{l−1} = (δ_l·W_lᵀ) ⊙ act′(a_{l−1}).
+// Layer by layer from the last, δ_{l−1} first (it reads W_l), then dW_l and db_l. backward can
+// hand the gradient out in parts as each becomes final (an update fused into backward): on
+// the cpu at batches of up to 16 rows, dW_l comes in blocks of 8 rows computed into the
+// workspace, so the optimizer reads each block from L1 and the whole gradient is never
+// written (ops<cpu>::weight_grad_part); otherwise each dW_l and db_l is one part.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "minibatch/backend/cpu/ops.hpp"
@@ -39,6 +45,7 @@ class Mlp {
     index_t max_batch = 0;
     std::vector<Tensor<T, B>> activations;  // a_1 … a_L, each [max_batch × d_l]
     Tensor<T, B> delta[2];                  // ping-pong δ buffers, [max_batch × max width]
+    Tensor<T, B> part;                      // a block of dW handed out by backward in parts (cpu)
   };
 
   Mlp(std::vector<index_t> widths, Activation hidden = Activation::relu, std::uint64_t seed = 0,
@@ -86,6 +93,7 @@ class Mlp {
     const index_t widest = *std::max_element(widths_.begin() + 1, widths_.end());
     ws.delta[0] = Tensor<T, B>(Shape{max_batch, widest});
     ws.delta[1] = Tensor<T, B>(Shape{max_batch, widest});
+    if constexpr (weight_grad_in_blocks) ws.part = Tensor<T, B>(Shape{ops<B>::weight_grad_part_rows, widest});
     return ws;
   }
 
@@ -107,23 +115,70 @@ class Mlp {
 
   // grad ← ∂L/∂θ from dlogits (in dlogits(ws, n)) and the activations of the last forward.
   void backward(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad) const {
+    NoParts none;
+    backward_impl(params, x, ws, grad, none);
+  }
+
+  // The same gradient, handed out in parts: on_part(offset, g_part) once for each part as soon
+  // as it is final, g_part (a TensorView<const T, B>) holding ∂L/∂θ at [offset, offset +
+  // g_part.size()). The parts are disjoint and cover θ, and backward reads none of a part's
+  // parameters after handing it out, so on_part may update them in place through another
+  // view of params (Optimizer::step_in_parts). grad is scratch space here: what it holds
+  // afterwards is unspecified.
+  template <class OnPart>
+  void backward(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad,
+                OnPart&& on_part) const {
+    backward_impl(params, x, ws, grad, on_part);
+  }
+
+ private:
+  struct NoParts {
+    void operator()(index_t, TensorView<const T, B>) const noexcept {}
+  };
+  static constexpr bool weight_grad_in_blocks = requires { ops<B>::weight_grad_part_rows; };
+
+  template <class OnPart>
+  void backward_impl(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad,
+                     OnPart& on_part) const {
+    constexpr bool in_parts = !std::is_same_v<OnPart, NoParts>;
     const index_t n = check_batch(params, x, ws, "Mlp::backward");
     require_same_shape(params, grad, "Mlp::backward");
     int current = 0;
     for (index_t l = layers(); l >= 1; --l) {
       TensorView<const T, B> d = delta(ws, current, n, widths_[l]);
       TensorView<const T, B> a_prev = l == 1 ? x : TensorView<const T, B>(activation(ws, l - 1, n));
-      ops<B>::gemm(a_prev, true, d, false, slice(grad, "W", l));
-      ops<B>::column_sums(d, slice(grad, "b", l));
-      if (l == 1) break;
-      TensorView<T, B> d_prev = delta(ws, 1 - current, n, widths_[l - 1]);
-      ops<B>::gemm(d, false, weight(params, l), true, d_prev);
-      ops<B>::activation_backward(a_prev, d_prev, hidden_);
+      if (l > 1) {  // before W_l's gradient is handed out: this reads W_l
+        TensorView<T, B> d_prev = delta(ws, 1 - current, n, widths_[l - 1]);
+        ops<B>::gemm(d, false, weight(params, l), true, d_prev);
+        ops<B>::activation_backward(a_prev, d_prev, hidden_);
+      }
+      const ParamSlice& w = layout_[2 * (l - 1)];
+      const ParamSlice& b = layout_[2 * (l - 1) + 1];
+      const index_t fan_in = widths_[l - 1], fan_out = widths_[l];
+      bool done = false;
+      if constexpr (in_parts && weight_grad_in_blocks) {
+        if (ops<B>::template weight_grad_in_parts<T>(n, fan_out)) {
+          for (index_t first = 0; first < fan_in; first += ops<B>::weight_grad_part_rows) {
+            const index_t rows = std::min(ops<B>::weight_grad_part_rows, fan_in - first);
+            TensorView<T, B> part(ws.part.data(), Shape{rows, fan_out});
+            ops<B>::weight_grad_part(a_prev, first, d, part);
+            on_part(w.offset + first * fan_out, TensorView<const T, B>(part));
+          }
+          done = true;
+        }
+      }
+      if (!done) {
+        TensorView<T, B> dw = slice_of(grad, w);
+        ops<B>::gemm(a_prev, true, d, false, dw);
+        on_part(w.offset, TensorView<const T, B>(dw));
+      }
+      TensorView<T, B> db = slice_of(grad, b);
+      ops<B>::column_sums(d, db);
+      on_part(b.offset, TensorView<const T, B>(db));
       current = 1 - current;
     }
   }
 
- private:
   // "W3", "b3", …; built by append (GCC 12 warns falsely on "W" + to_string at -O3).
   static std::string slice_name(char kind, index_t layer) {
     std::string name(1, kind);
@@ -152,9 +207,6 @@ class Mlp {
   }
   TensorView<const T, B> bias(TensorView<const T, B> params, index_t l) const {
     return slice_of(params, layout_[2 * (l - 1) + 1]);
-  }
-  TensorView<T, B> slice(TensorView<T, B> grad, const char* kind, index_t l) const {
-    return slice_of(grad, layout_[2 * (l - 1) + (kind[0] == 'b' ? 1 : 0)]);
   }
   static TensorView<T, B> activation(Workspace& ws, index_t l, index_t n) { return ws.activations[l - 1].view().rows(0, n); }
   static TensorView<T, B> delta(Workspace& ws, int which, index_t n, index_t width) {

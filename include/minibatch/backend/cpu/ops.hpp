@@ -1,6 +1,8 @@
 // ops<cpu>: the cpu backend's operations on tensor views — everything the generic layers
 // (optimizers, models, the training loop) ask of a backend. ops<cuda> in
-// <minibatch/backend/cuda/ops.cuh> has the same functions with the same meaning.
+// <minibatch/backend/cuda/ops.cuh> has the same functions with the same meaning, except the
+// weight gradient in parts (weight_grad_part*): on a GPU the gradient stays in device memory
+// and one update launch over the flat buffer is faster than one per part.
 //
 // Optimizer updates are the single-loop reference kernels (a memory-bound update is one
 // fused pass; the compiler vectorises it). Matrix products go through Eigen's GEMM kernel
@@ -16,6 +18,7 @@
 
 #include "minibatch/backend/cpu/eigen.hpp"
 #include "minibatch/backend/cpu/gemm.hpp"
+#include "minibatch/core/error.hpp"
 #include "minibatch/kernels/ref/accuracy.hpp"
 #include "minibatch/kernels/ref/adaptive_update.hpp"
 #include "minibatch/kernels/ref/activation.hpp"
@@ -68,6 +71,39 @@ struct ops<cpu> {
   static void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b,
                    TensorView<T, cpu> c, T beta = T(0)) {
     cpu_backend::gemm(a, trans_a, b, trans_b, c, beta);
+  }
+
+  // ---- the weight gradient in parts (an update fused into backward: Mlp::backward) ----------
+  // When the small-batch kernel takes Xᵀ·D (X [n × fan_in], D [n × fan_out]: n ≤
+  // small::max_small and fan_out ≥ one packet), backward can compute it weight_grad_part_rows
+  // rows at a time into a buffer that stays in L1 and hand each block to the optimizer, instead
+  // of writing the whole gradient to memory for the optimizer to read back.
+  static constexpr index_t weight_grad_part_rows = 8;
+
+  template <class T>
+  static bool weight_grad_in_parts(index_t n, index_t fan_out) {
+    return n >= 1 && n <= static_cast<index_t>(cpu_backend::small::max_small) &&
+           fan_out >= static_cast<index_t>(cpu_backend::small::packet_size<T>);
+  }
+
+  // C[rows × N] ← (columns [first, first + rows) of X [n × K])ᵀ · D [n × N], the rows
+  // [first, first + rows) of Xᵀ·D, with the bits gemm gives them; needs weight_grad_in_parts(n, N).
+  template <class T>
+  static void weight_grad_part(TensorView<const T, cpu> x, index_t first, TensorView<const T, cpu> d,
+                               TensorView<T, cpu> c) {
+    require<shape_error>(x.rank() == 2 && d.rank() == 2 && c.rank() == 2 && d.shape()[0] == x.shape()[0] &&
+                             c.shape()[1] == d.shape()[1] && first <= x.shape()[1] &&
+                             c.shape()[0] <= x.shape()[1] - first,
+                         "weight_grad_part: rows ", first, " to ", first + (c.rank() == 2 ? c.shape()[0] : 0), " of ",
+                         x.shape(), "ᵀ · ", d.shape(), " into ", c.shape());
+    const index_t n = x.shape()[0], cols = d.shape()[1];
+    require<shape_error>(weight_grad_in_parts<T>(n, cols), "weight_grad_part: ", x.shape(), "ᵀ · ", d.shape(),
+                         " is not computed in parts (batch above ", cpu_backend::small::max_small,
+                         " rows or fewer columns than a packet)");
+    if (c.shape()[0] == 0) return;
+    const auto ld = [](index_t v) { return static_cast<Eigen::Index>(v); };
+    cpu_backend::small::small_inner_tn(x.data() + first, ld(x.shape()[1]), d.data(), ld(cols), c.data(), ld(cols),
+                                       ld(c.shape()[0]), ld(cols), ld(n), T(0));
   }
 
   // y ← act(y + b) for every row of y [n × cols]; an empty b means no bias.
