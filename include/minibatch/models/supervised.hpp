@@ -5,12 +5,17 @@
 //   the backend; a contiguous ascending batch is used in place), logits ← net(θ, X),
 //   loss, dlogits ← Loss(logits, Y) (means over the batch), grad ← backward.
 //
+//   loss_and_step(θ, batch, grad, rule):  the same, with rule's update fused into backward
+//   (rule.step_in_parts: each part of the gradient is applied as backward produces it), for
+//   an element-wise rule; θ ends where loss_and_gradient + rule.step would put it, to the bit.
+//
 // All buffers (gathered rows, network workspace, the loss scalar) are sized once for
 // max_batch rows; a batch above it is a shape_error. evaluate() computes the mean loss
 // and accuracy over the whole data set in chunks of max_batch rows.
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <limits>
 #include <span>
 
@@ -20,6 +25,7 @@
 #include "minibatch/losses/sigmoid_cross_entropy.hpp"
 #include "minibatch/losses/softmax_cross_entropy.hpp"
 #include "minibatch/models/mlp.hpp"
+#include "minibatch/optim/update_rule.hpp"
 
 namespace minibatch {
 
@@ -61,6 +67,18 @@ class SupervisedObjective {
     TensorView<T, B> logits = net_.forward(params, x, workspace_);
     Loss::apply(TensorView<const T, B>(logits), y, net_.dlogits(workspace_, n), loss_.view());
     net_.backward(params, x, workspace_, grad);
+    return LossValue<T, B>(loss_.view());
+  }
+
+  template <PartwiseRule Rule>
+    requires std::same_as<typename Rule::value_type, T> && std::same_as<typename Rule::backend_type, B>
+  LossValue<T, B> loss_and_step(TensorView<T, B> params, std::span<const index_t> batch, TensorView<T, B> grad,
+                                Rule& rule) {
+    const auto [x, y] = select(batch);
+    const index_t n = batch.size();
+    TensorView<T, B> logits = net_.forward(params, x, workspace_);
+    Loss::apply(TensorView<const T, B>(logits), y, net_.dlogits(workspace_, n), loss_.view());
+    rule.step_in_parts(params, [&](auto&& apply) { net_.backward(params, x, workspace_, grad, apply); });
     return LossValue<T, B>(loss_.view());
   }
 
