@@ -5,6 +5,10 @@
 //                              softmax cross-entropy (mean), backward, momentum 0.9 update;
 //                              after 5 untimed steps (buffers sized, thread choice measured).
 //                              model 0 = A (784-128-10), 1 = B (784-512-512-10), ReLU.
+//                              The update is fused into backward (loss_and_step), as
+//                              train_loop runs it when nothing reads the whole gradient.
+//   BM_StepSeparate/<model>/<batch>  the same step with backward and the update apart
+//                              (loss_and_gradient, then step): what the fusion gains.
 //   BM_Epoch/<model>/<batch>   one real epoch of 60000 examples through train_loop: a new
 //                              shuffle, every batch's gather, every step (no gradient norm).
 //   BM_MomentumUpdate/<n>      the fused update alone; GB/s counts θ read+write, m read+write
@@ -165,7 +169,9 @@ struct Workload {
   mb::ShuffledSampler sampler;
 };
 
-void BM_Step(benchmark::State& state) {
+// Times `steps` of one shuffled epoch's batches in turn, after 5 untimed ones.
+template <bool Fused>
+void run_steps(benchmark::State& state) {
   Workload work(state);
   auto& [w, batch_size, model, objective, opt, grad, sampler] = work;
   // The steps walk through the random batches of one shuffled epoch (as training does):
@@ -175,10 +181,13 @@ void BM_Step(benchmark::State& state) {
   auto params = model.params().flat();
   mb::index_t b = 0;
   const auto step = [&] {
-    const auto loss = objective.loss_and_gradient(params, order[b], grad.view());
+    if constexpr (Fused) {
+      benchmark::DoNotOptimize(objective.loss_and_step(params, order[b], grad.view(), opt));
+    } else {
+      benchmark::DoNotOptimize(objective.loss_and_gradient(params, order[b], grad.view()));
+      opt.step(params, grad.view());
+    }
     b = b + 1 == order.size() ? 0 : b + 1;
-    opt.step(params, grad.view());
-    benchmark::DoNotOptimize(loss);
   };
   // Untimed warm-up: the first steps size the buffers (velocity, packing space) and, with
   // several threads, let gemm time each product on one thread and on all of them.
@@ -186,6 +195,9 @@ void BM_Step(benchmark::State& state) {
   for (auto _ : state) step();
   set_model_counters(state, w, static_cast<double>(batch_size));
 }
+
+void BM_Step(benchmark::State& state) { run_steps<true>(state); }
+void BM_StepSeparate(benchmark::State& state) { run_steps<false>(state); }
 
 void BM_Epoch(benchmark::State& state) {
   Workload work(state);
@@ -245,6 +257,7 @@ void epoch_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_FmaCeiling)->UseRealTime();
 BENCHMARK(BM_Step)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StepSeparate)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Epoch)->Apply(epoch_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MomentumUpdate)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Copy)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
