@@ -91,6 +91,17 @@ constexpr bool reads_every_step(ReadBack mode) {
   return mode == ReadBack::every_step;
 }
 
+// Whether train_loop can fuse rule's update into objective's backward. (On a GPU the
+// gradient stays in device memory and one update launch over the flat buffer beats one per
+// part, so the fused step is for the cpu.)
+template <class O, class Rule, class Loss>
+concept fuses_update =
+    std::same_as<typename Rule::backend_type, cpu> &&
+    requires(O& objective, Rule& rule, TensorView<typename Rule::value_type, cpu> params,
+             std::span<const index_t> batch) {
+      { objective.loss_and_step(params, batch, params, rule) } -> std::same_as<Loss>;
+    };
+
 inline divergence_error diverged(index_t step, index_t epoch, index_t batch, double loss, double norm,
                                  const char* where) {
   return divergence_error(concat("training diverged: non-finite ", std::isfinite(loss) ? "gradient" : "loss",
@@ -155,11 +166,7 @@ History train_loop(Rule& rule, S& sampler, O& objective, TensorView<typename Rul
   constexpr bool loss_on_backend = requires(const Loss& v) { v.tensor(); };
   const bool want_norm = options.record_grad_norm || options.stop_on_non_finite;
   const bool guard_weights = each_step && options.stop_on_non_finite && options.keep_last_good;
-  // (On a GPU the gradient stays in device memory and one update launch over the flat
-  // buffer beats one per part, so the fused step is for the cpu.)
-  constexpr bool can_fuse = std::same_as<B, cpu> && requires(std::span<const index_t> batch) {
-    { objective.loss_and_step(params, batch, grad, rule) } -> std::same_as<Loss>;
-  };
+  constexpr bool can_fuse = detail::fuses_update<O, Rule, Loss>;
   const bool fuse = can_fuse && options.fuse_update && !want_norm;
   const auto loss_and_gradient = [&](std::span<const index_t> batch) {
     if constexpr (can_fuse) {
