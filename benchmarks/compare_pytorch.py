@@ -2,6 +2,7 @@
 
     python compare_pytorch.py --ours build/bench/benchmarks/bench_cpu [--threads 1 2]
         [--rounds 3] [--results benchmarks/RESULTS.md] [--no-torch]
+        [--step-batches 1 10 …] [--epoch-batches 10 100 …] [--skip-epochs]
 
 Workloads, float32: MLP A = 784-128-10 and B = 784-512-512-10, ReLU, CrossEntropyLoss
 (mean), SGD momentum 0.9, lr 0.01, on 60000x784 synthetic features.
@@ -190,6 +191,7 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.3)
     ap.add_argument("--results", default=None, help="append the tables to this markdown file")
     ap.add_argument("--skip-epochs", action="store_true")
+    ap.add_argument("--step-batches", type=int, nargs="+", default=STEP_BATCHES)
     ap.add_argument("--epoch-batches", type=int, nargs="+", default=EPOCH_BATCHES)
     ap.add_argument("--no-torch", action="store_true", help="time ours alone: the thread table only")
     ap.add_argument("--torch-default-denormals", action="store_true",
@@ -205,7 +207,7 @@ def main():
     tb = None if args.no_torch else Torch()
     work = []
     for m, (mname, widths) in MODELS.items():
-        for batch in STEP_BATCHES:
+        for batch in args.step_batches:
             work.append(("step", m, batch))
     if not args.skip_epochs:
         for m in MODELS:
