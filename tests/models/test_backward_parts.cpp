@@ -113,3 +113,15 @@ TEST_CASE("ops<cpu>::weight_grad_part is a block of rows of Xᵀ·D, and says wh
   CHECK_THROWS_WITH_AS(mb::ops<mb::cpu>::weight_grad_part<float>(big_x.view(), 0, big_d.view(), c.view()),
                        doctest::Contains("is not computed in parts"), mb::shape_error);
 }
+
+TEST_CASE("Mlp::backward in parts names a workspace that was not made for it") {
+  mb::Mlp<float> net({12, 32, 20}, mb::Activation::relu, 1);
+  auto ws = net.make_workspace(4);
+  ws.part = mb::Tensor<float>();  // as a hand-built workspace would have it
+  mb::Tensor<float> x(mb::Shape{4, 12}), grad(mb::Shape{net.params().size()});
+  net.forward(net.params().flat(), x.view(), ws);
+  CHECK_THROWS_WITH_AS(net.backward(net.params().flat(), x.view(), ws, grad.view(), [](mb::index_t, auto) {}),
+                       "Mlp::backward: the workspace's part buffer holds 0 values, 160 needed (use a workspace from "
+                       "this network's make_workspace)",
+                       mb::shape_error);
+}

@@ -158,6 +158,10 @@ class Mlp {
       bool done = false;
       if constexpr (in_parts && weight_grad_in_blocks) {
         if (ops<B>::template weight_grad_in_parts<T>(n, fan_out)) {
+          require<shape_error>(ws.part.size() >= ops<B>::weight_grad_part_rows * fan_out,
+                               "Mlp::backward: the workspace's part buffer holds ", ws.part.size(), " values, ",
+                               ops<B>::weight_grad_part_rows * fan_out,
+                               " needed (use a workspace from this network's make_workspace)");
           for (index_t first = 0; first < fan_in; first += ops<B>::weight_grad_part_rows) {
             const index_t rows = std::min(ops<B>::weight_grad_part_rows, fan_in - first);
             TensorView<T, B> part(ws.part.data(), Shape{rows, fan_out});
