@@ -74,11 +74,11 @@ class SupervisedObjective {
     requires std::same_as<typename Rule::value_type, T> && std::same_as<typename Rule::backend_type, B>
   LossValue<T, B> loss_and_step(TensorView<T, B> params, std::span<const index_t> batch, TensorView<T, B> grad,
                                 Rule& rule) {
-    const auto [x, y] = select(batch);
+    const Selected rows = select(batch);  // (not a structured binding: clang 14 cannot capture one)
     const index_t n = batch.size();
-    TensorView<T, B> logits = net_.forward(params, x, workspace_);
-    Loss::apply(TensorView<const T, B>(logits), y, net_.dlogits(workspace_, n), loss_.view());
-    rule.step_in_parts(params, [&](auto&& apply) { net_.backward(params, x, workspace_, grad, apply); });
+    TensorView<T, B> logits = net_.forward(params, rows.x, workspace_);
+    Loss::apply(TensorView<const T, B>(logits), rows.y, net_.dlogits(workspace_, n), loss_.view());
+    rule.step_in_parts(params, [&](auto&& apply) { net_.backward(params, rows.x, workspace_, grad, apply); });
     return LossValue<T, B>(loss_.view());
   }
 
