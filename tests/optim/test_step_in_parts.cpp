@@ -8,10 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "minibatch/adagrad.hpp"
 #include "minibatch/adam.hpp"
 #include "minibatch/gd.hpp"
+#include "minibatch/lamb.hpp"
 #include "minibatch/lars.hpp"
 #include "minibatch/momentum.hpp"
+#include "minibatch/rmsprop.hpp"
 #include "optim_test_util.hpp"
 
 namespace mb = minibatch;
@@ -20,8 +23,12 @@ using optim_test::message_of;
 
 static_assert(mb::PartwiseRule<mb::GradientDescent<float>>);
 static_assert(mb::PartwiseRule<mb::Momentum<double>>);
-static_assert(!mb::PartwiseRule<mb::Adam<float>>);  // bias-corrected per slice: not yet in parts
+static_assert(mb::PartwiseRule<mb::Adam<float>>);
+static_assert(mb::PartwiseRule<mb::AdamW<float>>);
+static_assert(mb::PartwiseRule<mb::RMSProp<double>>);
+static_assert(mb::PartwiseRule<mb::Adagrad<float>>);
 static_assert(!mb::PartwiseRule<mb::LARS<float>>);  // a trust ratio per slice needs the whole slice
+static_assert(!mb::PartwiseRule<mb::LAMB<float>>);
 
 namespace {
 // 37 parameters in parts [20, 37), [0, 7), [7, 7) (empty), [7, 20): out of order.
@@ -61,6 +68,16 @@ TEST_CASE("Momentum::step_in_parts is step on the assembled gradient, in both fo
   check_same_as_whole_steps<M>({.lr = 0.05, .momentum = 0.8, .form = mb::MomentumForm::pytorch, .dampening = 0.25});
   check_same_as_whole_steps<M>({.lr = 0.05, .momentum = 0.8, .nesterov = true, .form = mb::MomentumForm::pytorch});
   check_same_as_whole_steps<mb::Momentum<float>>({.lr = 0.01f, .momentum = 0.9f});
+}
+
+TEST_CASE("Adam, AdamW, RMSProp and Adagrad step_in_parts is step on the assembled gradient") {
+  // bias corrections of steps 1-4, both weight decays, every RMSProp state, Adagrad's lr decay
+  check_same_as_whole_steps<mb::Adam<double>>({.lr = 0.01, .weight_decay = 0.1});
+  check_same_as_whole_steps<mb::Adam<float>>({.lr = 0.01f});
+  check_same_as_whole_steps<mb::AdamW<double>>({.lr = 0.01, .weight_decay = 0.05});
+  check_same_as_whole_steps<mb::RMSProp<double>>({.lr = 0.01});
+  check_same_as_whole_steps<mb::RMSProp<double>>({.lr = 0.01, .weight_decay = 0.1, .momentum = 0.9, .centered = true});
+  check_same_as_whole_steps<mb::Adagrad<double>>({.lr = 0.1, .lr_decay = 0.5, .weight_decay = 0.2});
 }
 
 TEST_CASE("Momentum::step_in_parts by hand: each part updates its own θ and velocity") {

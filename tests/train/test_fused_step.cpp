@@ -1,7 +1,8 @@
 // train_loop's fused update (SgdOptions::fuse_update, train/loop.hpp): with nothing reading
-// the whole gradient, GradientDescent and Momentum are applied inside backward, and the run
-// ends at exactly the parameters and losses of the unfused loop; an optimizer that cannot
-// take parts, or a loop that records ‖g‖, runs unfused.
+// the whole gradient, an element-wise optimizer (GradientDescent, Momentum, Adam, …) is
+// applied inside backward, and the run ends at exactly the parameters and losses of the
+// unfused loop; an optimizer that cannot take parts (LARS), or a loop that records ‖g‖,
+// runs unfused.
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -9,6 +10,7 @@
 #include "minibatch/adam.hpp"
 #include "minibatch/data/synthetic.hpp"
 #include "minibatch/gd.hpp"
+#include "minibatch/lars.hpp"
 #include "minibatch/momentum.hpp"
 #include "minibatch/samplers.hpp"
 #include "minibatch/train.hpp"
@@ -91,6 +93,14 @@ TEST_CASE("a fused train_loop follows the unfused one to the bit") {
       const Run fused = train(a, batch, nothing_reads_g), plain = train(b, batch, unfused);
       for (std::size_t i = 0; i < fused.params.size(); ++i) REQUIRE(fused.params[i] == plain.params[i]);
     }
+    {
+      Counted<mb::AdamW<float>> a({.lr = 0.01f}), b({.lr = 0.01f});
+      int whole = 0, parts = 0, unused = 0;
+      const Run fused = train(a, batch, nothing_reads_g, &whole, &parts);
+      const Run plain = train(b, batch, unfused, &unused, &unused);
+      CHECK(parts == fused.history.steps);
+      for (std::size_t i = 0; i < fused.params.size(); ++i) REQUIRE(fused.params[i] == plain.params[i]);
+    }
   }
 }
 
@@ -105,8 +115,12 @@ TEST_CASE("the loop does not fuse when it records the gradient norm or guards ag
     CHECK(parts == 0);
     CHECK(whole == r.history.steps);
   }
-  // Adam takes no parts: the options that would fuse leave it on step()
-  mb::Adam<float> adam({.lr = 0.01f});
-  const Run r = train(adam, 10, nothing_reads_g);
-  CHECK(adam.steps() == r.history.steps);
+  // LARS needs each layer's whole gradient (its trust ratio): the options that would fuse
+  // leave it on step()
+  static_assert(!mb::PartwiseRule<mb::LARS<float>>);
+  Counted<mb::LARS<float>> lars({.lr = 0.01f});
+  int whole = 0, parts = 0;
+  const Run r = train(lars, 10, nothing_reads_g, &whole, &parts);
+  CHECK(whole == r.history.steps);
+  CHECK(parts == 0);
 }

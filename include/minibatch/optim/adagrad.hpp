@@ -10,8 +10,12 @@
 // learning rate decays by itself. set_lr changes η; lr_decay keeps applying on top of it.
 //
 // State: the accumulator S shaped like the parameters, allocated on the first step; every
-// later step allocates nothing and is one fused pass (ops<B>::adagrad_update).
+// later step allocates nothing and is one fused pass (ops<B>::adagrad_update). On the cpu
+// the step also comes in parts (step_in_parts, an update fused into backward), with the
+// same bits.
 #pragma once
+
+#include <concepts>
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
@@ -42,6 +46,7 @@ class Adagrad : public detail::OptimizerBase<Adagrad<T, B>, T, B, AdagradOptions
  public:
   using typename Base::Options;
   static constexpr bool uses_slices = true;
+  static constexpr bool steps_in_parts = std::same_as<B, cpu>;  // (the slice table is read on the host)
   static constexpr const char* name() { return "Adagrad"; }
 
   explicit Adagrad(Options options = {}) : Base(std::move(options)) {
@@ -75,15 +80,31 @@ class Adagrad : public detail::OptimizerBase<Adagrad<T, B>, T, B, AdagradOptions
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "Adagrad::step");
+    prepare(params, layout);
+    ops<B>::adagrad_update(params, sum_.view(), grads, slices_.offsets(), slices_.weight_decay(), current_lr(),
+                           options_.eps);
+    ++steps_;
+  }
+
+  void prepare(TensorView<T, B> params, const ParamLayout* layout) {
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
                            "Adagrad::step");
     if (sum_.empty()) {
       const std::vector<T> init(params.size(), options_.initial_accumulator_value);
       sum_ = Tensor<T, B>(Shape{params.size()}, std::span<const T>(init));
     }
-    const T lr_t = options_.lr / (T(1) + static_cast<T>(steps_) * options_.lr_decay);
-    ops<B>::adagrad_update(params, sum_.view(), grads, slices_.offsets(), slices_.weight_decay(), lr_t, options_.eps);
-    ++steps_;
+  }
+  T current_lr() const { return options_.lr / (T(1) + static_cast<T>(steps_) * options_.lr_decay); }
+
+  // step_in_parts: the parameters as one unnamed slice, as step(TensorView) sees them.
+  void prepare_step(TensorView<T, B> params) { prepare(params, nullptr); }
+  void update_part(TensorView<T, B> params, TensorView<const T, B> part, index_t offset) {
+    slices_.for_each_piece(offset, part.size(), [&](index_t begin, index_t end, auto offsets, auto wd) {
+      const Shape s{end - begin};
+      ops<B>::adagrad_update(TensorView<T, B>(params.data() + begin, s), TensorView<T, B>(sum_.data() + begin, s),
+                             TensorView<const T, B>(part.data() + (begin - offset), s), offsets, wd, current_lr(),
+                             options_.eps);
+    });
   }
 
   Tensor<T, B> sum_;

@@ -15,13 +15,15 @@
 // PyTorch's: AdamW decays by 0.01, Adam not at all.
 //
 // State: m and v shaped like the parameters, allocated on the first step; every later
-// step allocates nothing and is one fused pass (ops<B>::adam_update).
+// step allocates nothing and is one fused pass (ops<B>::adam_update). On the cpu the step
+// also comes in parts (step_in_parts, an update fused into backward), with the same bits.
 // A state entry below the smallest normal number (2⁻¹²⁶ in float) is stored as 0, so
 // a parameter whose gradient stops does not leave it decaying through subnormal floats, which
 // cost a microcode assist per operation on x86 (kernels/subnormal.hpp).
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <type_traits>
 
 #include "minibatch/backend/cpu/ops.hpp"
@@ -73,6 +75,7 @@ class AdamBase : public OptimizerBase<AdamBase<T, B, Decoupled>, T, B,
  public:
   using typename Base::Options;
   static constexpr bool uses_slices = true;
+  static constexpr bool steps_in_parts = std::same_as<B, cpu>;  // (the slice table is read on the host)
   static constexpr const char* name() { return Decoupled ? "AdamW" : "Adam"; }
   static constexpr bool decoupled_weight_decay = Decoupled;
 
@@ -110,17 +113,34 @@ class AdamBase : public OptimizerBase<AdamBase<T, B, Decoupled>, T, B,
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     check_step_args(params, grads, step_name());
+    prepare(params, layout);
+    const index_t t = steps_ + 1;
+    ops<B>::adam_update(params, m_.view(), v_.view(), grads, slices_.offsets(), slices_.weight_decay(), options_.lr,
+                        options_.beta1, options_.beta2, options_.eps, bias_correction(options_.beta1, t),
+                        bias_correction(options_.beta2, t), Decoupled);
+    ++steps_;
+  }
+
+  void prepare(TensorView<T, B> params, const ParamLayout* layout) {
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
                            step_name());
     if (m_.empty()) {
       m_ = Tensor<T, B>(Shape{params.size()});
       v_ = Tensor<T, B>(Shape{params.size()});
     }
+  }
+
+  // step_in_parts: the parameters as one unnamed slice, as step(TensorView) sees them.
+  void prepare_step(TensorView<T, B> params) { prepare(params, nullptr); }
+  void update_part(TensorView<T, B> params, TensorView<const T, B> part, index_t offset) {
     const index_t t = steps_ + 1;
-    ops<B>::adam_update(params, m_.view(), v_.view(), grads, slices_.offsets(), slices_.weight_decay(), options_.lr,
-                        options_.beta1, options_.beta2, options_.eps, bias_correction(options_.beta1, t),
-                        bias_correction(options_.beta2, t), Decoupled);
-    ++steps_;
+    slices_.for_each_piece(offset, part.size(), [&](index_t begin, index_t end, auto offsets, auto wd) {
+      const Shape s{end - begin};
+      ops<B>::adam_update(TensorView<T, B>(params.data() + begin, s), TensorView<T, B>(m_.data() + begin, s),
+                          TensorView<T, B>(v_.data() + begin, s), TensorView<const T, B>(part.data() + (begin - offset), s),
+                          offsets, wd, options_.lr, options_.beta1, options_.beta2, options_.eps,
+                          bias_correction(options_.beta1, t), bias_correction(options_.beta2, t), Decoupled);
+    });
   }
 
   Tensor<T, B> m_, v_;

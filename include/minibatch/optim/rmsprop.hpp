@@ -11,8 +11,12 @@
 // Adam with β₁ = 0 is this update with v divided by 1 − αᵗ and eps outside the correction.
 //
 // State: v, and ḡ (centered) and b (momentum > 0) shaped like the parameters, allocated
-// on the first step; every later step is one fused pass (ops<B>::rmsprop_update).
+// on the first step; every later step is one fused pass (ops<B>::rmsprop_update). On the
+// cpu the step also comes in parts (step_in_parts, an update fused into backward), with
+// the same bits.
 #pragma once
+
+#include <concepts>
 
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/optim/checks.hpp"
@@ -44,6 +48,7 @@ class RMSProp : public detail::OptimizerBase<RMSProp<T, B>, T, B, RMSPropOptions
  public:
   using typename Base::Options;
   static constexpr bool uses_slices = true;
+  static constexpr bool steps_in_parts = std::same_as<B, cpu>;  // (the slice table is read on the host)
   static constexpr const char* name() { return "RMSProp"; }
 
   explicit RMSProp(Options options = {}) : Base(std::move(options)) {
@@ -86,6 +91,14 @@ class RMSProp : public detail::OptimizerBase<RMSProp<T, B>, T, B, RMSPropOptions
 
   void step_impl(TensorView<T, B> params, TensorView<const T, B> grads, const ParamLayout* layout) {
     detail::check_step_args(params, grads, "RMSProp::step");
+    prepare(params, layout);
+    ops<B>::rmsprop_update(params, square_avg_.view(), grad_avg_.view(), momentum_buffer_.view(), grads,
+                           slices_.offsets(), slices_.weight_decay(), options_.lr, options_.alpha, options_.eps,
+                           options_.momentum);
+    ++steps_;
+  }
+
+  void prepare(TensorView<T, B> params, const ParamLayout* layout) {
     slices_.build_or_check(layout, params.shape(), options_.weight_decay, options_.weight_decay_mask, nullptr,
                            "RMSProp::step");
     if (square_avg_.empty()) {
@@ -94,10 +107,20 @@ class RMSProp : public detail::OptimizerBase<RMSProp<T, B>, T, B, RMSPropOptions
       if (options_.centered) grad_avg_ = Tensor<T, B>(flat);
       if (options_.momentum > T(0)) momentum_buffer_ = Tensor<T, B>(flat);
     }
-    ops<B>::rmsprop_update(params, square_avg_.view(), grad_avg_.view(), momentum_buffer_.view(), grads,
-                           slices_.offsets(), slices_.weight_decay(), options_.lr, options_.alpha, options_.eps,
-                           options_.momentum);
-    ++steps_;
+  }
+
+  // step_in_parts: the parameters as one unnamed slice, as step(TensorView) sees them.
+  void prepare_step(TensorView<T, B> params) { prepare(params, nullptr); }
+  void update_part(TensorView<T, B> params, TensorView<const T, B> part, index_t offset) {
+    slices_.for_each_piece(offset, part.size(), [&](index_t begin, index_t end, auto offsets, auto wd) {
+      const Shape s{end - begin};
+      const auto at = [&](Tensor<T, B>& state) {  // an absent state stays an empty view
+        return state.empty() ? TensorView<T, B>() : TensorView<T, B>(state.data() + begin, s);
+      };
+      ops<B>::rmsprop_update(TensorView<T, B>(params.data() + begin, s), at(square_avg_), at(grad_avg_),
+                             at(momentum_buffer_), TensorView<const T, B>(part.data() + (begin - offset), s), offsets,
+                             wd, options_.lr, options_.alpha, options_.eps, options_.momentum);
+    });
   }
 
   Tensor<T, B> square_avg_, grad_avg_, momentum_buffer_;

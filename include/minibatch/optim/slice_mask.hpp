@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <functional>
 #include <span>
 #include <string>
@@ -142,6 +143,23 @@ class SliceTable {
   }
 
   void reset() { *this = SliceTable(); }
+
+  // An update of [offset, offset + count) only (Optimizer::step_in_parts), cut where it
+  // crosses slices: f(begin, end, offsets, wd) for each piece [begin, end) inside one slice,
+  // with offsets = {0, end − begin} and wd = that slice's decay, the views an update kernel
+  // takes for one slice starting at begin. They point into host memory: the cpu only.
+  template <class F>
+    requires std::same_as<B, cpu>
+  void for_each_piece(index_t offset, index_t count, F&& f) const {
+    for (index_t s = 0; s < layout_.count(); ++s) {
+      const ParamSlice& slice = layout_[s];
+      const index_t begin = std::max(offset, slice.offset);
+      const index_t end = std::min(offset + count, slice.offset + slice.shape.size());
+      if (begin >= end) continue;
+      const index_t local[2] = {0, end - begin};
+      f(begin, end, TensorView<const index_t, B>(local, Shape{2}), TensorView<const T, B>(wd_.data() + s, Shape{1}));
+    }
+  }
 
   const ParamLayout& layout() const noexcept { return layout_; }
   index_t count() const noexcept { return layout_.count(); }

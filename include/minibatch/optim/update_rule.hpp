@@ -9,7 +9,8 @@
 //
 //   rule.step_in_parts(params, produce)   produce(apply) calls apply(offset, g_part) per part
 //
-// which lets the training loop fuse the update into backward (train/loop.hpp).
+// which lets the training loop fuse the update into backward (train/loop.hpp): GradientDescent
+// and Momentum, and on the cpu Adam, AdamW, RMSProp and Adagrad.
 #pragma once
 
 #include <concepts>

@@ -6,8 +6,9 @@
 //
 // Fused update (SgdOptions::fuse_update): on the cpu, when nothing reads the whole gradient
 // (record_grad_norm and stop_on_non_finite both off), the rule is element-wise
-// (PartwiseRule: GradientDescent, Momentum) and the objective offers loss_and_step, each step
-// is objective.loss_and_step(θ, b, grad, rule): the update is applied to each part of the
+// (PartwiseRule: GradientDescent, Momentum, Adam, AdamW, RMSProp, Adagrad; not LARS and
+// LAMB, whose trust ratios need whole layers) and the objective offers loss_and_step, each
+// step is objective.loss_and_step(θ, b, grad, rule): the update is applied to each part of the
 // gradient as backward produces it, which saves writing the gradient to memory and reading
 // it back (1.3× faster steps at batch 10 for a 784-512-512-10 MLP). θ follows the same
 // trajectory to the bit; grad is then scratch space and holds no full gradient.
