@@ -5,7 +5,8 @@
 // and one update launch over the flat buffer is faster than one per part.
 //
 // Optimizer updates are the single-loop reference kernels (a memory-bound update is one
-// fused pass; the compiler vectorises it). Matrix products go through Eigen's GEMM kernel
+// fused pass; the compiler vectorises it), except Adam's, RMSProp's and Adagrad's, whose
+// square roots only vectorize as Eigen's packet math (adaptive.hpp). Matrix products go through Eigen's GEMM kernel
 // without heap allocation, on several OpenMP threads only when the product is large enough
 // to gain from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
 // reference loop over each row.
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <span>
 
+#include "minibatch/backend/cpu/adaptive.hpp"
 #include "minibatch/backend/cpu/eigen.hpp"
 #include "minibatch/backend/cpu/gemm.hpp"
 #include "minibatch/core/error.hpp"
@@ -175,16 +177,17 @@ struct ops<cpu> {
   template <class T>
   static void adagrad_update(TensorView<T, cpu> theta, TensorView<T, cpu> sum, TensorView<const T, cpu> g,
                              TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd, T lr, T eps) {
-    kernels::ref::adagrad_update(theta.data(), sum.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr, eps);
+    cpu_backend::adaptive::adagrad_update(theta.data(), sum.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr,
+                                          eps);
   }
 
   template <class T>
   static void rmsprop_update(TensorView<T, cpu> theta, TensorView<T, cpu> v, TensorView<T, cpu> gbar,
                              TensorView<T, cpu> buf, TensorView<const T, cpu> g, TensorView<const index_t, cpu> offsets,
                              TensorView<const T, cpu> wd, T lr, T alpha, T eps, T momentum) {
-    kernels::ref::rmsprop_update(theta.data(), v.data(), gbar.empty() ? nullptr : gbar.data(),
-                                 buf.empty() ? nullptr : buf.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr,
-                                 alpha, eps, momentum);
+    cpu_backend::adaptive::rmsprop_update(theta.data(), v.data(), gbar.empty() ? nullptr : gbar.data(),
+                                          buf.empty() ? nullptr : buf.data(), g.data(), offsets.data(), wd.size(),
+                                          wd.data(), lr, alpha, eps, momentum);
   }
 
   // bias_correction1 = 1 − β₁ᵗ, bias_correction2 = 1 − β₂ᵗ; decoupled: AdamW's decay.
@@ -192,8 +195,9 @@ struct ops<cpu> {
   static void adam_update(TensorView<T, cpu> theta, TensorView<T, cpu> m, TensorView<T, cpu> v,
                           TensorView<const T, cpu> g, TensorView<const index_t, cpu> offsets, TensorView<const T, cpu> wd,
                           T lr, T beta1, T beta2, T eps, T bias_correction1, T bias_correction2, bool decoupled) {
-    kernels::ref::adam_update(theta.data(), m.data(), v.data(), g.data(), offsets.data(), wd.size(), wd.data(), lr,
-                              beta1, beta2, eps, bias_correction1, bias_correction2, decoupled);
+    cpu_backend::adaptive::adam_update(theta.data(), m.data(), v.data(), g.data(), offsets.data(), wd.size(),
+                                       wd.data(), lr, beta1, beta2, eps, bias_correction1, bias_correction2,
+                                       decoupled);
   }
 
   // out[s] ← Σ x² over slice s, in double.
