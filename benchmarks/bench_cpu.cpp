@@ -13,6 +13,10 @@
 //                              shuffle, every batch's gather, every step (no gradient norm).
 //   BM_MomentumUpdate/<n>      the fused update alone; GB/s counts θ read+write, m read+write
 //                              and g read (20 bytes per parameter).
+//   BM_AdamUpdate/<n>          AdamW's update alone (ops<cpu>, Eigen packet math); GB/s counts
+//                              θ, m and v read+write and g read (28 bytes per parameter).
+//   BM_AdamUpdateReference/<n> the same update by the plain reference loop (kernels/ref),
+//                              which the compiler leaves scalar: what ops<cpu> gains.
 //   BM_Copy/<n>                std::copy moving the same 20 bytes per parameter (10 read,
 //                              10 written): the memory-bound limit of the update.
 //   BM_FmaCeiling              independent FMA chains in registers (AVX-512, AVX2 or
@@ -34,6 +38,7 @@
 #include <immintrin.h>
 #endif
 
+#include "minibatch/kernels/ref/adaptive_update.hpp"
 #include "minibatch/momentum.hpp"
 #include "minibatch/samplers.hpp"
 #include "minibatch/train.hpp"
@@ -228,6 +233,33 @@ void BM_MomentumUpdate(benchmark::State& state) {
   state.counters["GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
 }
 
+template <bool Reference>
+void adam_update(benchmark::State& state) {
+  const auto n = static_cast<mb::index_t>(state.range(0));
+  mb::Tensor<float> theta(mb::Shape{n}), m(mb::Shape{n}), v(mb::Shape{n}), g(mb::Shape{n});
+  std::fill_n(theta.data(), n, 1.0f);
+  std::fill_n(m.data(), n, 1e-3f);
+  std::fill_n(v.data(), n, 1e-6f);
+  std::fill_n(g.data(), n, 1e-3f);
+  const mb::index_t offsets[2] = {0, n};
+  const float wd = 0.01f;
+  for (auto _ : state) {
+    if constexpr (Reference)
+      mb::kernels::ref::adam_update(theta.data(), m.data(), v.data(), g.data(), offsets, 1, &wd, 1e-3f, 0.9f, 0.999f,
+                                    1e-8f, 0.1f, 0.001f, true);
+    else
+      mb::ops<mb::cpu>::adam_update<float>(theta.view(), m.view(), v.view(), g.view(),
+                                           mb::TensorView<const mb::index_t>(offsets, mb::Shape{2}),
+                                           mb::TensorView<const float>(&wd, mb::Shape{1}), 1e-3f, 0.9f, 0.999f, 1e-8f,
+                                           0.1f, 0.001f, true);
+    benchmark::ClobberMemory();
+  }
+  const double bytes = 28.0 * static_cast<double>(n) * static_cast<double>(state.iterations());
+  state.counters["GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+void BM_AdamUpdate(benchmark::State& state) { adam_update<false>(state); }
+void BM_AdamUpdateReference(benchmark::State& state) { adam_update<true>(state); }
+
 void BM_Copy(benchmark::State& state) {
   const auto n = static_cast<mb::index_t>(state.range(0));
   const mb::index_t floats = n * 5 / 2;  // 10 bytes per parameter read, 10 written
@@ -260,6 +292,8 @@ BENCHMARK(BM_Step)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecon
 BENCHMARK(BM_StepSeparate)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Epoch)->Apply(epoch_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MomentumUpdate)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AdamUpdate)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AdamUpdateReference)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Copy)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
