@@ -131,6 +131,20 @@ def med(xs, i):
     return statistics.median(x[i] for x in xs)
 
 
+def user_args():
+    """The command line as given to compare.sh: without the --ours and --results it adds (their
+    paths are this machine's)."""
+    out, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a in ("--ours", "--results"):
+            skip = True
+        elif not a.startswith(("--ours=", "--results=")):
+            out.append(a)
+    return out
+
+
 def header_lines(args, title, versus, notes):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cpu = "unknown CPU"
@@ -147,7 +161,7 @@ def header_lines(args, title, versus, notes):
     except OSError:
         load = "load unknown"
     return (f"## CPU: {title} ({date})\n\n"
-            f"`benchmarks/compare.sh {' '.join(sys.argv[1:])}` — machine: {cpu}, {os.cpu_count()} cores "
+            f"`benchmarks/compare.sh {' '.join(user_args())}` — machine: {cpu}, {os.cpu_count()} cores "
             f"({platform.platform()}; {load}); ours: bench_cpu (Release, -march=native, OpenMP when found; "
             f"threads per run below); {versus}, Python {platform.python_version()}. "
             f"{args.rounds} interleaved rounds; medians. {notes}\n")
