@@ -53,8 +53,9 @@ class OptimizerBase {
   }
 
   // One step from a gradient given in parts (see above). A part outside params is a
-  // shape_error before anything is updated; parts that do not add up to params.size() are a
-  // value_error after the last one (the parts given have been applied).
+  // shape_error when it arrives; parts that do not add up to params.size() are a value_error
+  // after the last one. Either way the parts given before have been applied and the step is
+  // not counted: both are errors of the producer, not of the data.
   template <class Produce, class D = Derived>
     requires D::steps_in_parts
   void step_in_parts(TensorView<T, B> params, Produce&& produce) {
