@@ -39,11 +39,15 @@ Buffers<T> random_buffers(mb::Rng& rng, bool non_negative_state) {
   return x;
 }
 
+// A new gradient for both copies of the buffers.
 template <class T>
-void new_gradient(Buffers<T>& x, mb::Rng& rng) {
-  for (auto& gi : x.g) gi = static_cast<T>(0.3 * rng.normal());
-  x.g[0] = T(0);  // slice 0 has no decay in check_adam: its m only decays
+void new_gradient(Buffers<T>& ours, Buffers<T>& ref, mb::Rng& rng) {
+  for (auto& gi : ours.g) gi = static_cast<T>(0.3 * rng.normal());
+  ours.g[0] = T(0);  // slice 0 has no decay in check_adam: its m only decays
+  ref.g = ours.g;
 }
+
+mb::TensorView<const mb::index_t> offsets_view() { return {offsets.data(), mb::Shape{offsets.size()}}; }
 
 template <class T>
 void check_close(const std::vector<T>& got, const std::vector<T>& ref, const char* what) {
@@ -73,10 +77,9 @@ void check_adam(bool decoupled) {
   Buffers<T> ours = random_buffers<T>(rng, true);
   Buffers<T> ref = ours;
   const std::vector<T> wd{T(0), T(0.1), T(0.3)};
-  const mb::TensorView<const mb::index_t> off(offsets.data(), mb::Shape{offsets.size()});
+  const auto off = offsets_view();
   for (int t = 1; t <= 5; ++t) {
-    new_gradient(ours, rng);
-    ref.g = ours.g;
+    new_gradient(ours, ref, rng);
     const T bc1 = T(1) - std::pow(T(0.9), T(t)), bc2 = T(1) - std::pow(T(0.999), T(t));
     mb::ops<mb::cpu>::adam_update<T>(view(ours.theta), view(ours.a), view(ours.b), cview(ours.g), off, cview(wd),
                                      T(0.01), T(0.9), T(0.999), T(1e-8), bc1, bc2, decoupled);
@@ -98,11 +101,10 @@ void check_rmsprop(bool centered, bool momentum) {
     for (std::size_t i = 0; i < ours.c.size(); ++i) ours.c[i] = static_cast<T>(0.5 * std::sqrt(ours.b[i]));
   Buffers<T> ref = ours;
   const std::vector<T> wd{T(0.2), T(0), T(0.05)};
-  const mb::TensorView<const mb::index_t> off(offsets.data(), mb::Shape{offsets.size()});
+  const auto off = offsets_view();
   std::vector<T> none;
   for (int t = 1; t <= 5; ++t) {
-    new_gradient(ours, rng);
-    ref.g = ours.g;
+    new_gradient(ours, ref, rng);
     mb::ops<mb::cpu>::rmsprop_update<T>(view(ours.theta), view(ours.b), view(centered ? ours.c : none),
                                         view(momentum ? ours.a : none), cview(ours.g), off, cview(wd), T(0.01),
                                         T(0.99), T(1e-8), T(0.9));
@@ -122,10 +124,9 @@ void check_adagrad() {
   Buffers<T> ours = random_buffers<T>(rng, true);
   Buffers<T> ref = ours;
   const std::vector<T> wd{T(0), T(0.1), T(0)};
-  const mb::TensorView<const mb::index_t> off(offsets.data(), mb::Shape{offsets.size()});
+  const auto off = offsets_view();
   for (int t = 1; t <= 5; ++t) {
-    new_gradient(ours, rng);
-    ref.g = ours.g;
+    new_gradient(ours, ref, rng);
     mb::ops<mb::cpu>::adagrad_update<T>(view(ours.theta), view(ours.b), cview(ours.g), off, cview(wd), T(0.1),
                                         T(1e-10));
     mb::kernels::ref::adagrad_update(ref.theta.data(), ref.b.data(), ref.g.data(), offsets.data(), 3, wd.data(),

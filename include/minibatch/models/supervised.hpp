@@ -62,11 +62,8 @@ class SupervisedObjective {
 
   LossValue<T, B> loss_and_gradient(TensorView<const T, B> params, std::span<const index_t> batch,
                                     TensorView<T, B> grad) {
-    const auto [x, y] = select(batch);
-    const index_t n = batch.size();
-    TensorView<T, B> logits = net_.forward(params, x, workspace_);
-    Loss::apply(TensorView<const T, B>(logits), y, net_.dlogits(workspace_, n), loss_.view());
-    net_.backward(params, x, workspace_, grad);
+    const Selected rows = forward_and_loss(params, batch);
+    net_.backward(params, rows.x, workspace_, grad);
     return LossValue<T, B>(loss_.view());
   }
 
@@ -74,10 +71,7 @@ class SupervisedObjective {
     requires std::same_as<typename Rule::value_type, T> && std::same_as<typename Rule::backend_type, B>
   LossValue<T, B> loss_and_step(TensorView<T, B> params, std::span<const index_t> batch, TensorView<T, B> grad,
                                 Rule& rule) {
-    const Selected rows = select(batch);  // (not a structured binding: clang 14 cannot capture one)
-    const index_t n = batch.size();
-    TensorView<T, B> logits = net_.forward(params, rows.x, workspace_);
-    Loss::apply(TensorView<const T, B>(logits), rows.y, net_.dlogits(workspace_, n), loss_.view());
+    const Selected rows = forward_and_loss(params, batch);
     rule.step_in_parts(params, [&](auto&& apply) { net_.backward(params, rows.x, workspace_, grad, apply); });
     return LossValue<T, B>(loss_.view());
   }
@@ -107,6 +101,14 @@ class SupervisedObjective {
     TensorView<const T, B> x;
     TensorView<const target_type, B> y;
   };
+
+  // The batch's rows, with the loss in loss_ and dlogits in the workspace for backward.
+  Selected forward_and_loss(TensorView<const T, B> params, std::span<const index_t> batch) {
+    const Selected rows = select(batch);
+    TensorView<T, B> logits = net_.forward(params, rows.x, workspace_);
+    Loss::apply(TensorView<const T, B>(logits), rows.y, net_.dlogits(workspace_, batch.size()), loss_.view());
+    return rows;
+  }
 
   // The batch's rows: a view when the indices are one ascending run of two or more, else
   // a gather. (A single row is always gathered: then every batch takes the same path, so
