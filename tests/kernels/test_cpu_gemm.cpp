@@ -1,14 +1,18 @@
 // ops<cpu>::gemm against a plain triple loop, over the shapes that pick each of its paths:
 // the small-batch kernels (backend/cpu/gemm_small.hpp: up to 16 rows, or an inner
 // dimension up to 16, with column and inner tails shorter than a packet), the thin
-// matrix-vector paths and Eigen's blocked GEMM; every transpose, β = 0 (which must ignore
-// NaN in C) and β ≠ 0, float and double, and operands that are not packet-aligned.
+// matrix-vector paths, the packed product (backend/cpu/gemm_packed.hpp: several chunks of
+// the inner dimension, several column blocks, partial register blocks at the right and
+// bottom edges) and Eigen's GEMM for narrower products; every transpose, β = 0 (which must
+// ignore NaN in C), β = 1 and other β, float and double, and operands that are not
+// packet-aligned. Built with OpenMP, it also checks that 1 and 2 threads give the same bits.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "minibatch/backend/cpu/ops.hpp"
@@ -76,31 +80,42 @@ double worst_excess(const Case& k, T beta, mb::index_t offset, std::string& wher
 }
 
 template <class T>
-void check_shapes(const std::vector<mb::index_t>& small, const std::vector<mb::index_t>& large) {
+void check_cases(const std::vector<Case>& cases, const std::vector<T>& betas) {
   int checked = 0;
   for (const bool trans_a : {false, true})
     for (const bool trans_b : {false, true})
-      for (const mb::index_t rows : small)
-        for (const mb::index_t cols : large)
-          for (const mb::index_t inner : large)
-            for (const Case k : {Case{rows, cols, inner, trans_a, trans_b}, Case{cols, inner, rows, trans_a, trans_b},
-                                 Case{inner, rows, cols, trans_a, trans_b}})
-              for (const T beta : {T(0), T(0.5)}) {
-                std::string where;
-                const mb::index_t offset = (k.rows + k.cols + k.inner) % 2;
-                const double excess = worst_excess<T>(k, beta, offset, where);
-                if (excess > 0) {
-                  std::ostringstream what;
-                  what << k.rows << " x " << k.inner << (k.trans_a ? " (A transposed)" : "") << " by " << k.inner
-                       << " x " << k.cols << (k.trans_b ? " (B transposed)" : "") << ", beta " << beta << ", offset "
-                       << offset << ": worst " << where;
-                  INFO(what.str());
-                  CHECK(excess <= 0);
-                }
-                ++checked;
-              }
+      for (Case k : cases)
+        for (const T beta : betas) {
+          k.trans_a = trans_a;
+          k.trans_b = trans_b;
+          std::string where;
+          const mb::index_t offset = (k.rows + k.cols + k.inner) % 2;
+          const double excess = worst_excess<T>(k, beta, offset, where);
+          if (excess > 0) {
+            std::ostringstream what;
+            what << k.rows << " x " << k.inner << (k.trans_a ? " (A transposed)" : "") << " by " << k.inner << " x "
+                 << k.cols << (k.trans_b ? " (B transposed)" : "") << ", beta " << beta << ", offset " << offset
+                 << ": worst " << where;
+            INFO(what.str());
+            CHECK(excess <= 0);
+          }
+          ++checked;
+        }
   CHECK(checked > 0);
   MESSAGE(checked << " products checked");
+}
+
+// Every product of a small size with two large ones, the small size in each dimension.
+template <class T>
+void check_shapes(const std::vector<mb::index_t>& small, const std::vector<mb::index_t>& large) {
+  std::vector<Case> cases;
+  for (const mb::index_t rows : small)
+    for (const mb::index_t cols : large)
+      for (const mb::index_t inner : large)
+        for (const Case k : {Case{rows, cols, inner, false, false}, Case{cols, inner, rows, false, false},
+                             Case{inner, rows, cols, false, false}})
+          cases.push_back(k);
+  check_cases<T>(cases, {T(0), T(0.5)});
 }
 
 }  // namespace
@@ -111,3 +126,45 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm matches a plain loop on small-batch, thin and
   // the small size moved to the other two dimensions.
   check_shapes<T>({1, 2, 3, 5, 10, 12, 13, 16, 17}, {1, 7, 8, 9, 16, 17, 33, 70});
 }
+
+TEST_CASE_TEMPLATE("ops<cpu>::gemm: the packed product over chunks, column blocks and edges", T, float, double) {
+  using minibatch::cpu_backend::packed::kc_max;
+  // Inner dimensions of one chunk, one more than a chunk and three chunks; 750 columns of
+  // a 3-chunk product are two blocks of packed B (nc ≈ 1 MiB / kc); rows that leave 1, 8
+  // and 5 rows in the last register block (12 rows with 32 vector registers, 6 with 16).
+  const mb::index_t kc = kc_max<T>;
+  check_cases<T>({{25, 33, kc, false, false},
+                  {20, 64, kc + 1, false, false},
+                  {17, 750, 2 * kc + 76, false, false},
+                  {100, 40, 40, false, false},
+                  {41, 511, 300, false, false}},
+                 {T(0), T(1), T(-0.75)});
+}
+
+#if defined(_OPENMP)
+TEST_CASE_TEMPLATE("ops<cpu>::gemm: 1 and 2 threads give the same bits", T, float, double) {
+  // Slabs by rows and by columns, packed (≥ 2 packets of columns) and Eigen's (10 columns),
+  // with partial register blocks and more than one chunk of the inner dimension.
+  const mb::index_t kc = minibatch::cpu_backend::packed::kc_max<T>;
+  int compared = 0;
+  for (const bool trans_a : {false, true})
+    for (const bool trans_b : {false, true})
+      for (const Case k : {Case{301, 70, kc + 5, trans_a, trans_b}, Case{40, 333, 90, trans_a, trans_b},
+                           Case{300, 10, 200, trans_a, trans_b}})
+        for (const T beta : {T(0), T(0.5)}) {
+          mb::Rng rng(7);
+          mb::Tensor<T> a(k.trans_a ? mb::Shape{k.inner, k.rows} : mb::Shape{k.rows, k.inner});
+          mb::Tensor<T> b(k.trans_b ? mb::Shape{k.cols, k.inner} : mb::Shape{k.inner, k.cols});
+          mb::Tensor<T> c1(mb::Shape{k.rows, k.cols}), c2(mb::Shape{k.rows, k.cols});
+          for (mb::index_t i = 0; i < a.size(); ++i) a[i] = static_cast<T>(rng.normal());
+          for (mb::index_t i = 0; i < b.size(); ++i) b[i] = static_cast<T>(rng.normal());
+          for (mb::index_t i = 0; i < c1.size(); ++i) c1[i] = c2[i] = static_cast<T>(rng.normal());
+          minibatch::cpu_backend::gemm<T>(std::as_const(a).view(), k.trans_a, std::as_const(b).view(), k.trans_b, c1.view(), beta, 1);
+          minibatch::cpu_backend::gemm<T>(std::as_const(a).view(), k.trans_a, std::as_const(b).view(), k.trans_b, c2.view(), beta, 2);
+          INFO(k.rows << " x " << k.inner << " by " << k.cols << ", transposes " << k.trans_a << k.trans_b);
+          CHECK(std::memcmp(c1.data(), c2.data(), sizeof(T) * static_cast<std::size_t>(c1.size())) == 0);
+          ++compared;
+        }
+  CHECK(compared == 24);
+}
+#endif

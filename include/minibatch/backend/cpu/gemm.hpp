@@ -1,9 +1,15 @@
-// Matrix products of the cpu backend: C ← op(A)·op(B) + β·C on row-major views, by Eigen's
-// own GEMM (its packing routines and GEBP micro-kernel), driven here for two reasons:
+// Matrix products of the cpu backend: C ← op(A)·op(B) + β·C on row-major views.
 //
+//  - Small batches (a side of at most 16 rows): gemm_small.hpp, straight from the operands.
+//  - Everything else at least one register block wide (2 packets of columns, 32 floats with
+//    AVX-512): gemm_packed.hpp, our blocked product around the same register kernel.
+//  - Narrower products (the 10 columns of an output layer): Eigen's own GEMM (its packing
+//    routines and GEBP micro-kernel), driven here with its blocks in our buffer.
+//
+// Around the last two:
 //  - No heap allocation per call. Eigen's product takes its packing buffers from malloc on
 //    every call once they exceed EIGEN_STACK_ALLOCATION_LIMIT (128 KiB; every product with a
-//    784×512 weight does). Here they come from a buffer that each thread keeps and only
+//    784×512 weight does). Here both take them from a buffer that each thread keeps and only
 //    grows (to a few MiB at most: the blocks are sized for the caches, not the operands),
 //    so a steady-state training step allocates nothing.
 //  - The thread count is chosen by the size of the product, and measured. Eigen's own
@@ -39,6 +45,7 @@
 #endif
 
 #include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/backend/cpu/gemm_packed.hpp"
 #include "minibatch/backend/cpu/gemm_small.hpp"
 #include "minibatch/core/error.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
@@ -118,14 +125,7 @@ class Blocking : public Eigen::internal::level3_blocking<T, T> {
   }
 };
 
-// One row-major operand as Eigen's kernel reads it: op(X) is X's storage order, or the
-// other one when transposed; the stride is X's row length either way.
-template <class T>
-struct Operand {
-  const T* data;
-  Eigen::Index stride;
-  bool transposed;
-};
+using packed::Operand;
 
 // C[rows × cols] (row stride ldc) += op(A)·op(B) on the calling thread, through Eigen's GEMM,
 // with blocks of the given sizes (at most rows × cols × inner's own: a slab may use those
@@ -160,6 +160,40 @@ void scale_block(T* c, Eigen::Index ldc, Eigen::Index rows, Eigen::Index cols, T
   Eigen::Map<RowMajorMatrix<T>, 0, Eigen::OuterStride<>> block(c, rows, cols, Eigen::OuterStride<>(ldc));
   if (beta == T(0)) block.setZero();
   else block *= beta;
+}
+
+// How a product is computed on one thread: by the packed kernels (gemm_packed.hpp) when C
+// is at least one register block wide, by Eigen's GEMM when it is narrower; and the
+// packing space that takes, in scalars.
+struct Method {
+  bool packed;
+  BlockSizes sizes;  // Eigen's blocks; unused when packed
+  std::size_t space;
+};
+
+template <class T>
+Method method_of(bool packed, Eigen::Index rows, Eigen::Index cols, Eigen::Index inner) {
+  if (packed) return {true, {}, packed::space<T>(cols, inner)};
+  const BlockSizes sizes = block_sizes<T>(rows, cols, inner);
+  return {false, sizes, sizes.total};
+}
+
+template <class T>
+bool packs(Eigen::Index cols) {
+  return cols >= packed::cols_per_block<T>;
+}
+
+// C[rows × cols] (row stride ldc) ← op(A)·op(B) + β·C on the calling thread, with the
+// blocks of `method` (those of rows × cols × inner, or of a larger slab of the same product).
+template <class T>
+void serial_product(const Method& method, Operand<T> a, Operand<T> b, T* c, Eigen::Index ldc, Eigen::Index rows,
+                    Eigen::Index cols, Eigen::Index inner, T beta) {
+  if (method.packed) {
+    packed::product(a, b, c, ldc, rows, cols, inner, beta, PackingBuffer<T>::this_thread().reserve(method.space));
+    return;
+  }
+  scale_block(c, ldc, rows, cols, beta);
+  blocked_product(a, b, c, ldc, rows, cols, inner, method.sizes);
 }
 
 // ---- the thread count ----------------------------------------------------------------------
@@ -220,27 +254,28 @@ class ThreadChoice {
 };
 
 // Slabs of C along its longer side, fixed by the shape and the thread limit alone (never by
-// timing). Their edges fall on Eigen's micro-kernel tiles (nr rows, mr columns: Eigen's
-// kernel sees C transposed), so every entry is accumulated in the same order as in the
-// whole product: the same bits on one thread or several.
-// Every slab uses the block sizes of a full one, so a thread that has computed any slab of a
-// shape has the packing space for all of them.
+// timing). Their edges fall on the register blocks (packed: R rows, 2 packets of columns;
+// Eigen's: nr rows, mr columns, as its kernel sees C transposed), so every entry is
+// accumulated in the same order as in the whole product: the same bits on one thread or
+// several. Every slab uses the method of a full one, so a thread that has computed any
+// slab of a shape has the packing space for all of them.
 struct Slabs {
   bool by_rows;
   Eigen::Index count, step;
-  BlockSizes sizes;
+  Method method;
 };
 
 template <class T>
-Slabs slabs_of(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, int threads) {
+Slabs slabs_of(bool packed, Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, int threads) {
   using Traits = Eigen::internal::gebp_traits<T, T>;
   const bool by_rows = rows >= cols;
   const Eigen::Index extent = by_rows ? rows : cols;
-  const Eigen::Index tile = by_rows ? Eigen::Index(Traits::nr) : Eigen::Index(Traits::mr);
+  const Eigen::Index tile = packed ? (by_rows ? Eigen::Index(packed::rows_per_block) : packed::cols_per_block<T>)
+                                   : (by_rows ? Eigen::Index(Traits::nr) : Eigen::Index(Traits::mr));
   const Eigen::Index wanted = std::clamp<Eigen::Index>(extent / min_slab, 1, 2 * Eigen::Index(threads));
   const Eigen::Index step = std::min(extent, ((extent + wanted - 1) / wanted + tile - 1) / tile * tile);
   return {by_rows, (extent + step - 1) / step, step,
-          block_sizes<T>(by_rows ? step : rows, by_rows ? cols : step, inner)};
+          method_of<T>(packed, by_rows ? step : rows, by_rows ? cols : step, inner)};
 }
 
 // Product s of the slabs: rows of C are rows of op(A), columns are columns of op(B); a slab's
@@ -253,12 +288,10 @@ void slab_product(const Slabs& slabs, Eigen::Index s, Operand<T> a, Operand<T> b
   const Eigen::Index length = std::min(slabs.step, (slabs.by_rows ? rows : cols) - first);
   if (slabs.by_rows) {
     a.data += a.transposed ? first : first * a.stride;
-    scale_block(c + first * cols, cols, length, cols, beta);
-    blocked_product(a, b, c + first * cols, cols, length, cols, inner, slabs.sizes);
+    serial_product(slabs.method, a, b, c + first * cols, cols, length, cols, inner, beta);
   } else {
     b.data += b.transposed ? first * b.stride : first;
-    scale_block(c + first, cols, rows, length, beta);
-    blocked_product(a, b, c + first, cols, rows, length, inner, slabs.sizes);
+    serial_product(slabs.method, a, b, c + first, cols, rows, length, inner, beta);
   }
 }
 
@@ -323,9 +356,10 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
   }
 
   const Operand<T> op_a{a.data(), A.cols(), trans_a}, op_b{b.data(), Bm.cols(), trans_b};
+  const bool packed = packs<T>(cols);
 #if defined(_OPENMP)
   if (threads > 1 && !omp_in_parallel()) {
-    const Slabs slabs = slabs_of<T>(rows, cols, inner, threads);
+    const Slabs slabs = slabs_of<T>(packed, rows, cols, inner, threads);
     if (slabs.count > 1) {
       // Every thread of the team makes room for a slab first, whether or not it gets one
       // this time (so none grows its buffer in a later call). An exception must not leave
@@ -334,7 +368,7 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
 #pragma omp parallel num_threads(threads)
       {
         try {
-          PackingBuffer<T>::this_thread().reserve(slabs.sizes.total);
+          PackingBuffer<T>::this_thread().reserve(slabs.method.space);
         } catch (...) {
 #pragma omp critical(minibatch_gemm_failure)
           if (!failure) failure = std::current_exception();
@@ -354,8 +388,7 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
     }
   }
 #endif
-  scale_block(c.data(), cols, rows, cols, beta);
-  blocked_product(op_a, op_b, c.data(), cols, rows, cols, inner, block_sizes<T>(rows, cols, inner));
+  serial_product(method_of<T>(packed, rows, cols, inner), op_a, op_b, c.data(), cols, rows, cols, inner, beta);
 }
 
 template <class T>
