@@ -1,5 +1,5 @@
-// The blocked matrix product of the cpu backend for every product too large for
-// gemm_small.hpp: C[m × N] ← op(A)[m × K]·op(B)[K × N] + β·C, row-major, with the operands
+// The blocked matrix product of the cpu backend for every product that is too large for
+// gemm_small.hpp and at least one register block (two packets) wide: C[m × N] ← op(A)[m × K]·op(B)[K × N] + β·C, row-major, with the operands
 // packed into cache-sized blocks (the loop order of BLIS / Goto's GEMM, with rows and
 // columns swapped because C is row-major here):
 //

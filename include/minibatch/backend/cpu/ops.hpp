@@ -6,9 +6,11 @@
 //
 // Optimizer updates are the single-loop reference kernels (a memory-bound update is one
 // fused pass; the compiler vectorises it), except Adam's, RMSProp's and Adagrad's, whose
-// square roots only vectorize as Eigen's packet math (adaptive.hpp). Matrix products go through Eigen's GEMM kernel
-// without heap allocation, on several OpenMP threads only when the product is large enough
-// to gain from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
+// square roots only vectorize as Eigen's packet math (adaptive.hpp). Matrix products are
+// our register-blocked kernels on Eigen's packets (small batches unpacked, larger products
+// packed; Eigen's own GEMM for products narrower than a register block), without heap
+// allocation, on several OpenMP threads only when the product is large enough to gain
+// from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
 // reference loop over each row.
 // Conventions: gradients overwrite their output; losses are means over the batch and are
 // written to a one-element tensor on the backend (so a device backend need not sync).
@@ -66,7 +68,7 @@ struct ops<cpu> {
 
   // ---- dense layers --------------------------------------------------------------------
   // C ← op(A)·op(B) + beta·C for rank-2 row-major views; op transposes when asked.
-  // Eigen's GEMM with per-thread packing buffers (no heap allocation once warm) and a
+  // Register-blocked kernels with per-thread packing buffers (no heap allocation once warm) and a
   // thread count chosen by the product's size and measured speed; the same bits whatever
   // the thread count. See <minibatch/backend/cpu/gemm.hpp>.
   template <class T>
