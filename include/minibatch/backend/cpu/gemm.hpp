@@ -61,8 +61,12 @@ inline constexpr double parallel_macs = 1 << 22;
 // the other operand again.
 inline constexpr Eigen::Index min_slab = 64;
 
-// Storage for Eigen's packed blocks: one per thread and scalar type, grown to the largest
-// product this thread has computed and kept until the thread ends.
+// How many times any thread's packing buffer has grown (ThreadChoice does not count the
+// time of a product that grew one).
+inline std::atomic<std::uint64_t> packing_growths{0};
+
+// Storage for packed blocks: one per thread and scalar type, grown to the largest product
+// this thread has computed and kept until the thread ends.
 template <class T>
 class PackingBuffer {
  public:
@@ -78,6 +82,7 @@ class PackingBuffer {
       capacity_ = 0;
       data_ = static_cast<T*>(Eigen::internal::aligned_malloc(n * sizeof(T)));
       capacity_ = n;
+      packing_growths.fetch_add(1, std::memory_order_relaxed);
     }
     return data_;
   }
@@ -199,8 +204,9 @@ void serial_product(const Method& method, Operand<T> a, Operand<T> b, T* c, Eige
 // ---- the thread count ----------------------------------------------------------------------
 // A product of at least parallel_macs multiply-adds may use Eigen::nbThreads() threads, and
 // whether it does is measured per shape (rows, cols, inner, transposes): each shape keeps a
-// running mean of its time on one thread and on all of them (calls 1 and 2, on all threads
-// and on one, are not counted: they size every thread's packing space), uses all threads
+// running mean of its time on one thread and on all of them (a call that grew a packing
+// buffer is not counted: it paid for the allocation and for touching new memory; so the
+// first call on all threads is not, and the first on one thread usually is), uses all threads
 // when that is faster by a margin (their times vary more: a busy core answers late), and
 // retries the other way now and then — after enough calls that the retries cost at most
 // retry_cost of the time, so one that loses by a lot comes rarely. Where the other cores
@@ -209,14 +215,13 @@ void serial_product(const Method& method, Operand<T> a, Operand<T> b, T* c, Eige
 // computed bit for bit as the whole product is.
 class ThreadChoice {
  public:
-  // Whether the next product of this shape runs on all threads.
+  // Whether the next product of this shape runs on all threads: all until one such call
+  // has been counted, then one until one such call has been counted, then the faster.
   bool parallel() noexcept {
-    if (!warm_[1].load(std::memory_order_relaxed)) return true;
-    if (!warm_[0].load(std::memory_order_relaxed)) return false;
+    if (!measured_[1].load(std::memory_order_relaxed)) return true;
+    if (!measured_[0].load(std::memory_order_relaxed)) return false;
     const double serial = seconds_[0].load(std::memory_order_relaxed);
     const double threaded = seconds_[1].load(std::memory_order_relaxed);
-    if (serial == 0) return false;
-    if (threaded == 0) return true;
     const bool use_all = threaded < (1 - margin) * serial;
     const long call = calls_.fetch_add(1, std::memory_order_relaxed);
     if (call < retry_at_.load(std::memory_order_relaxed)) return use_all;
@@ -226,12 +231,14 @@ class ThreadChoice {
     return !use_all;
   }
 
-  // The first call each way is not counted: it also sizes buffers and touches memory.
-  void record(bool parallel, double seconds) noexcept {
-    if (!warm_[parallel ? 1 : 0].exchange(true, std::memory_order_relaxed)) return;
+  // The time of one call; not counted when it grew a packing buffer.
+  void record(bool parallel, double seconds, bool grew) noexcept {
+    if (grew) return;
     std::atomic<double>& mean = seconds_[parallel ? 1 : 0];
     const double old = mean.load(std::memory_order_relaxed);
-    mean.store(old == 0 ? seconds : 0.5 * (old + seconds), std::memory_order_relaxed);
+    const bool first = !measured_[parallel ? 1 : 0].load(std::memory_order_relaxed);
+    mean.store(first ? seconds : 0.5 * (old + seconds), std::memory_order_relaxed);
+    measured_[parallel ? 1 : 0].store(true, std::memory_order_release);
   }
 
   // The record of a shape at this thread limit; shapes that collide in the table share one
@@ -248,7 +255,7 @@ class ThreadChoice {
 
  private:
   static constexpr double margin = 0.1, retry_cost = 0.01;
-  std::atomic<bool> warm_[2] = {false, false};
+  std::atomic<bool> measured_[2] = {false, false};
   std::atomic<double> seconds_[2] = {0.0, 0.0};
   std::atomic<long> calls_{0}, retry_at_{0};
 };
@@ -402,9 +409,11 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
     if (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) >= parallel_macs) {
       ThreadChoice& choice = ThreadChoice::of(rows, cols, inner, trans_a, trans_b, threads);
       const bool parallel = choice.parallel();
+      const std::uint64_t growths = packing_growths.load(std::memory_order_relaxed);
       const auto start = std::chrono::steady_clock::now();
       gemm(a, trans_a, b, trans_b, c, beta, parallel ? threads : 1);
-      choice.record(parallel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      choice.record(parallel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                    packing_growths.load(std::memory_order_relaxed) != growths);
       return;
     }
   }
