@@ -207,6 +207,10 @@ void BM_StepSeparate(benchmark::State& state) { run_steps<false>(state); }
 void BM_Epoch(benchmark::State& state) {
   Workload work(state);
   auto& [w, batch_size, model, objective, opt, grad, sampler] = work;
+  // One untimed step first, as compare_pytorch.py gives PyTorch's epoch: it sizes the
+  // buffers that every later step reuses.
+  const auto warm_up = sampler.epoch(examples, 0);
+  benchmark::DoNotOptimize(objective.loss_and_step(model.params().flat(), warm_up[0], grad.view(), opt));
   mb::index_t epoch = 0;
   for (auto _ : state) {
     const auto history = mb::train_loop(opt, sampler, objective, model.params().flat(), grad.view(),
