@@ -185,12 +185,13 @@ void run_steps(benchmark::State& state) {
   const auto order = sampler.epoch(examples, 0);
   auto params = model.params().flat();
   mb::index_t b = 0;
+  // The lambda names the workload's members: clang 14 cannot capture structured bindings.
   const auto step = [&] {
     if constexpr (Fused) {
-      benchmark::DoNotOptimize(objective.loss_and_step(params, order[b], grad.view(), opt));
+      benchmark::DoNotOptimize(work.objective.loss_and_step(params, order[b], work.grad.view(), work.opt));
     } else {
-      benchmark::DoNotOptimize(objective.loss_and_gradient(params, order[b], grad.view()));
-      opt.step(params, grad.view());
+      benchmark::DoNotOptimize(work.objective.loss_and_gradient(params, order[b], work.grad.view()));
+      work.opt.step(params, work.grad.view());
     }
     b = b + 1 == order.size() ? 0 : b + 1;
   };
