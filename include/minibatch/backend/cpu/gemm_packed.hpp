@@ -49,14 +49,12 @@ inline constexpr std::size_t nc_bytes = 1 << 20;  // the packed block of B
 template <class T>
 inline constexpr Index kc_max = static_cast<Index>(kc_bytes / sizeof(T));
 
-// The inner dimension split into equal chunks of at most kc_max.
-struct Chunks {
-  Index count, size;
-};
+// The length of each chunk when the inner dimension is split into equal chunks of at most
+// kc_max (the last one may be shorter).
 template <class T>
-Chunks chunks_of(Index inner) {
-  const Index count = (inner + kc_max<T> - 1) / kc_max<T>;
-  return {count, (inner + count - 1) / count};
+Index chunk_size(Index inner) {
+  const Index count = std::max<Index>(1, (inner + kc_max<T> - 1) / kc_max<T>);
+  return (inner + count - 1) / count;
 }
 
 // Columns per block of B: whole slivers, kc × nc in nc_bytes.
@@ -69,7 +67,7 @@ Index block_cols(Index kc) {
 // Packing space for a rows × cols × inner product, in scalars: one block of B, one sliver of A.
 template <class T>
 std::size_t space(Index cols, Index inner) {
-  const Index kc = chunks_of<T>(inner).size;
+  const Index kc = chunk_size<T>(inner);
   const Index nc = std::min(block_cols<T>(kc), (cols + cols_per_block<T> - 1) / cols_per_block<T> * cols_per_block<T>);
   return static_cast<std::size_t>(kc * nc + rows_per_block * kc + small::packet_size<T>);
 }
@@ -193,9 +191,9 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
       for (Index j = 0; j < cols; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     return;
   }
-  const Chunks chunks = chunks_of<T>(inner);
-  for (Index p0 = 0; p0 < inner; p0 += chunks.size) {
-    const Index kc = std::min(chunks.size, inner - p0);
+  const Index chunk = chunk_size<T>(inner);
+  for (Index p0 = 0; p0 < inner; p0 += chunk) {
+    const Index kc = std::min(chunk, inner - p0);
     const small::Start start = p0 > 0 || beta == T(1) ? small::Start::load
                                : beta == T(0)         ? small::Start::zero
                                                       : small::Start::scaled;
