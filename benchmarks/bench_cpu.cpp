@@ -22,8 +22,10 @@
 //   BM_FmaCeiling              independent FMA chains in registers (AVX-512, AVX2 or
 //                              scalar, whichever this build targets): this core's GFLOP/s.
 //
-// Counters: GFLOPs = 6·batch·(multiply-adds of the layers)·… per second (forward 2, backward
-// 4 FLOPs per multiply-add), pct_fma = that as a percentage of the FMA ceiling measured
+// Counters: GFLOPs = the FLOPs of the matrix products per second: per example, 2 per
+// multiply-add of every layer forward, 2 for its weight gradient and 2 for its input gradient
+// except the first layer's (the data needs none; 4.8× the multiply-adds for model B, 4.03× for
+// A; benchmarks/gpu/gpu_table.py counts the same), pct_fma = that as a percentage of the FMA ceiling measured
 // once at start-up on one thread; threads = Eigen's thread count (OMP_NUM_THREADS with an
 // OpenMP build, else 1). The data set is 60000×784 synthetic features made in code.
 #include <benchmark/benchmark.h>
@@ -72,10 +74,13 @@ std::vector<mb::index_t> widths_of(int model) {
                     : std::vector<mb::index_t>{features, 512, 512, classes};
 }
 
-double macs_per_example(const std::vector<mb::index_t>& w) {
-  double macs = 0;
-  for (std::size_t l = 1; l < w.size(); ++l) macs += static_cast<double>(w[l - 1]) * static_cast<double>(w[l]);
-  return macs;
+// FLOPs of the matrix products of one example's step: forward and weight gradient of every
+// layer, input gradient of every layer but the first.
+double flops_per_example(const std::vector<mb::index_t>& w) {
+  double flops = 0;
+  for (std::size_t l = 1; l < w.size(); ++l)
+    flops += (l == 1 ? 4.0 : 6.0) * static_cast<double>(w[l - 1]) * static_cast<double>(w[l]);
+  return flops;
 }
 
 // ---- FMA ceiling -------------------------------------------------------------------------
@@ -152,7 +157,7 @@ void BM_FmaCeiling(benchmark::State& state) {
 
 // ---- training ------------------------------------------------------------------------------
 void set_model_counters(benchmark::State& state, const std::vector<mb::index_t>& w, double examples_per_iteration) {
-  const double flops = 6.0 * macs_per_example(w) * examples_per_iteration * static_cast<double>(state.iterations());
+  const double flops = flops_per_example(w) * examples_per_iteration * static_cast<double>(state.iterations());
   state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.counters["fma_ceiling"] = fma_ceiling_gflops();
   state.counters["threads"] = Eigen::nbThreads();

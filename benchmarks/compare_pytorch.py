@@ -32,16 +32,15 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu"))
+from gpu_table import step_flops  # noqa: E402  (the FLOPs of one step, as the GPU tables count them)
+
 torch = None  # imported in main() unless --no-torch
 
 EXAMPLES, FEATURES, CLASSES = 60000, 784, 10
 MODELS = {0: ("A", [784, 128, 10]), 1: ("B", [784, 512, 512, 10])}
 STEP_BATCHES = [1, 10, 100, 1000, 10000, 60000]
 EPOCH_BATCHES = [10, 100, 1000, 10000]
-
-
-def macs(widths):
-    return sum(widths[i] * widths[i + 1] for i in range(len(widths) - 1))
 
 
 def make_model(widths):
@@ -272,7 +271,8 @@ def main():
                           f"PyTorch {torch.__version__} (SGD {tb.optimizer_kind}; "
                           f"{'subnormals as they are' if args.torch_default_denormals else 'set_flush_denormal(True)'})",
                           "ratio = PyTorch time / our time (> 1: we are faster). cpu ratio uses process CPU time "
-                          "(1 thread only; the cores were shared).")]
+                          "(1 thread only; the cores were shared). GFLOP/s counts the matrix products: forward and weight "
+                          "gradient of every layer, input gradient of every layer but the first.")]
     for t in args.threads:
         eig = {d["eigen"] for (k, m, b, tt), d in times.items() if tt == t}
         lines.append(f"\n### {t} thread(s) (ours: Eigen threads {sorted(eig)})\n")
@@ -284,7 +284,7 @@ def main():
             ow, oc = med(d["ours"], 0), med(d["ours"], 1)
             pw, pc = med(d["torch"], 0), med(d["torch"], 1)
             examples = batch if kind == "step" else EXAMPLES
-            gflops = 6 * macs(MODELS[m][1]) * examples / oc / 1e9
+            gflops = step_flops(MODELS[m][1], examples)["total"] / oc / 1e9
             cr = f"{pc / oc:.2f}" if t == 1 else "–"
             pct = f"{100 * gflops / fma_cpu:.0f}%" if t == 1 else "–"
             lines.append(f"| {kind} | {MODELS[m][0]} | {batch} | {fmt_time(ow)} | {fmt_time(pw)} | "
