@@ -48,3 +48,21 @@ TEST_CASE("ThreadChoice: a second core that loses keeps the product on one threa
   close.record(false, 1.0, false);
   CHECK(parallel_of(close, 8) == 1);
 }
+
+TEST_CASE("ThreadChoice: one slow call does not decide; the median of the last three does") {
+  ThreadChoice choice;
+  choice.record(true, 8.0, false);  // the first counted call on all threads is an outlier
+  choice.record(false, 2.0, false);
+  // 8 s against 2 s: the first decided call retries all threads.
+  CHECK(parallel_of(choice, 1) == 1);
+  choice.record(true, 1.0, false);
+  // Of two times the faster counts: 1 s against 2 s, all threads from the next call on.
+  CHECK(parallel_of(choice, 50) == 50);
+  // Three times 1, 8, 1.5 (the ring now holds 8, 1, 1.5): the median 1.5 still beats 2.
+  choice.record(true, 1.5, false);
+  CHECK(parallel_of(choice, 20) == 20);
+  // Two slow calls in the last three (1.5, 6, 7): the median 6 loses to 2.
+  choice.record(true, 6.0, false);
+  choice.record(true, 7.0, false);
+  CHECK(parallel_of(choice, 20) <= 1);
+}

@@ -66,7 +66,9 @@ inline constexpr Eigen::Index min_slab = 64;
 inline std::atomic<std::uint64_t> packing_growths{0};
 
 // Storage for packed blocks: one per thread and scalar type, grown to the largest product
-// this thread has computed and kept until the thread ends.
+// this thread has computed and kept until the thread ends. New storage is written through
+// once when it is taken, so its page faults fall in the call that grew it (which
+// ThreadChoice does not count), not in whichever later call first packs into the far end.
 template <class T>
 class PackingBuffer {
  public:
@@ -82,6 +84,7 @@ class PackingBuffer {
       capacity_ = 0;
       data_ = static_cast<T*>(Eigen::internal::aligned_malloc(n * sizeof(T)));
       capacity_ = n;
+      std::fill(data_, data_ + n, T(0));
       packing_growths.fetch_add(1, std::memory_order_relaxed);
     }
     return data_;
@@ -203,11 +206,14 @@ void serial_product(const Method& method, Operand<T> a, Operand<T> b, T* c, Eige
 
 // ---- the thread count ----------------------------------------------------------------------
 // A product of at least parallel_macs multiply-adds may use Eigen::nbThreads() threads, and
-// whether it does is measured per shape (rows, cols, inner, transposes): each shape keeps a
-// running mean of its time on one thread and on all of them (a call that grew a packing
-// buffer is not counted: it paid for the allocation and for touching new memory; so the
-// first call on all threads is not, and the first on one thread usually is), uses all threads
-// when that is faster by a margin (their times vary more: a busy core answers late), and
+// whether it does is measured per shape (rows, cols, inner, transposes): each shape keeps its
+// last three times on one thread and on all of them (a call that grew a packing buffer is
+// not counted: it paid for the allocation and for touching new memory; so the first call on
+// all threads is not, and the first on one thread usually is) and compares their medians,
+// the faster of two while only two are known: one slow call (the other core busy for a
+// moment) does not decide, where a running mean kept one 8 ms outlier against 1 ms calls
+// for hundreds of calls. It uses all threads when that is faster by a margin (their times
+// vary more: a busy core answers late), and
 // retries the other way now and then — after enough calls that the retries cost at most
 // retry_cost of the time, so one that loses by a lot comes rarely. Where the other cores
 // are busy (a shared machine) the extra threads lose and stay idle; where they are free
@@ -218,10 +224,9 @@ class ThreadChoice {
   // Whether the next product of this shape runs on all threads: all until one such call
   // has been counted, then one until one such call has been counted, then the faster.
   bool parallel() noexcept {
-    if (!measured_[1].load(std::memory_order_relaxed)) return true;
-    if (!measured_[0].load(std::memory_order_relaxed)) return false;
-    const double serial = seconds_[0].load(std::memory_order_relaxed);
-    const double threaded = seconds_[1].load(std::memory_order_relaxed);
+    if (sides_[1].count.load(std::memory_order_relaxed) == 0) return true;
+    if (sides_[0].count.load(std::memory_order_relaxed) == 0) return false;
+    const double serial = sides_[0].estimate(), threaded = sides_[1].estimate();
     const bool use_all = threaded < (1 - margin) * serial;
     const long call = calls_.fetch_add(1, std::memory_order_relaxed);
     if (call < retry_at_.load(std::memory_order_relaxed)) return use_all;
@@ -234,11 +239,10 @@ class ThreadChoice {
   // The time of one call; not counted when it grew a packing buffer.
   void record(bool parallel, double seconds, bool grew) noexcept {
     if (grew) return;
-    std::atomic<double>& mean = seconds_[parallel ? 1 : 0];
-    const double old = mean.load(std::memory_order_relaxed);
-    const bool first = !measured_[parallel ? 1 : 0].load(std::memory_order_relaxed);
-    mean.store(first ? seconds : 0.5 * (old + seconds), std::memory_order_relaxed);
-    measured_[parallel ? 1 : 0].store(true, std::memory_order_release);
+    Side& side = sides_[parallel ? 1 : 0];
+    const long n = side.count.load(std::memory_order_relaxed);
+    side.last[n % 3].store(seconds, std::memory_order_relaxed);
+    side.count.store(n + 1, std::memory_order_release);
   }
 
   // The record of a shape at this thread limit; shapes that collide in the table share one
@@ -255,8 +259,23 @@ class ThreadChoice {
 
  private:
   static constexpr double margin = 0.1, retry_cost = 0.01;
-  std::atomic<bool> measured_[2] = {false, false};
-  std::atomic<double> seconds_[2] = {0.0, 0.0};
+  // The counted times of one way (one thread, or all), the last three in a ring. Products of
+  // one shape on several user threads at once may interleave their updates: a worse guess,
+  // no error.
+  struct Side {
+    std::atomic<long> count{0};
+    std::atomic<double> last[3] = {0.0, 0.0, 0.0};
+    // The median of the last three times; the faster of two, or the one.
+    double estimate() const noexcept {
+      const long n = std::min(count.load(std::memory_order_acquire), 3L);
+      const double a = last[0].load(std::memory_order_relaxed), b = last[1].load(std::memory_order_relaxed);
+      if (n <= 1) return a;
+      if (n == 2) return std::min(a, b);
+      const double c = last[2].load(std::memory_order_relaxed);
+      return std::max(std::min(a, b), std::min(std::max(a, b), c));
+    }
+  };
+  Side sides_[2];
   std::atomic<long> calls_{0}, retry_at_{0};
 };
 
