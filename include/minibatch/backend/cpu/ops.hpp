@@ -21,6 +21,7 @@
 
 #include "minibatch/backend/cpu/adaptive.hpp"
 #include "minibatch/backend/cpu/eigen.hpp"
+#include "minibatch/backend/cpu/gather.hpp"
 #include "minibatch/backend/cpu/gemm.hpp"
 #include "minibatch/core/error.hpp"
 #include "minibatch/kernels/ref/accuracy.hpp"
@@ -157,7 +158,7 @@ struct ops<cpu> {
   static void gather_rows(TensorView<const T, cpu> src, std::span<const index_t> idx, TensorView<T, cpu> dst) {
     const index_t rows = src.shape()[0];
     const index_t cols = rows ? src.size() / rows : 0;
-    kernels::ref::gather_rows(src.data(), rows, cols, idx.data(), idx.size(), dst.data());
+    cpu_backend::gather_rows(src.data(), rows, cols, idx.data(), idx.size(), dst.data());
   }
 
   // Number of rows of logits whose argmax equals the label.

@@ -13,13 +13,19 @@
 
 namespace minibatch::kernels::ref {
 
+// Throws index_error for the first k with idx[k] ≥ bound, naming k, the index and the bound
+// ("<who>: idx[k] = i is out of range for <bound> source <what>").
+inline void check_indices(const std::size_t* idx, std::size_t count, std::size_t bound, const char* who,
+                          const char* what) {
+  for (std::size_t k = 0; k < count; ++k)
+    require<index_error>(idx[k] < bound, who, ": idx[", k, "] = ", idx[k], " is out of range for ", bound,
+                         " source ", what);
+}
+
 template <class T>
 void gather_rows(const T* src, std::size_t src_rows, std::size_t cols, const std::size_t* idx,
                  std::size_t count, T* dst) {
-  for (std::size_t k = 0; k < count; ++k) {
-    require<index_error>(idx[k] < src_rows, "gather_rows: idx[", k, "] = ", idx[k],
-                         " is out of range for ", src_rows, " source rows");
-  }
+  check_indices(idx, count, src_rows, "gather_rows", "rows");
   for (std::size_t k = 0; k < count; ++k) {
     const T* row = src + idx[k] * cols;
     T* out = dst + k * cols;
@@ -29,10 +35,7 @@ void gather_rows(const T* src, std::size_t src_rows, std::size_t cols, const std
 
 template <class T>
 void gather(const T* src, std::size_t src_size, const std::size_t* idx, std::size_t count, T* dst) {
-  for (std::size_t k = 0; k < count; ++k) {
-    require<index_error>(idx[k] < src_size, "gather: idx[", k, "] = ", idx[k],
-                         " is out of range for ", src_size, " source entries");
-  }
+  check_indices(idx, count, src_size, "gather", "entries");
   for (std::size_t k = 0; k < count; ++k) dst[k] = src[idx[k]];
 }
 
