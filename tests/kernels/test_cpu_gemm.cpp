@@ -132,12 +132,16 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: the packed product over chunks, column block
   // Inner dimensions of one chunk, one more than a chunk and three chunks; 750 columns of
   // a 3-chunk product are two blocks of packed B (nc ≈ 1 MiB / kc); rows that leave 1, 8
   // and 5 rows in the last register block (12 rows with 32 vector registers, 6 with 16).
+  // A transposed op(A) is read in place unless its row stride (its rows) is a multiple of
+  // 1 KiB: 256 rows are packed in float and double, 128 rows in double only.
   const mb::index_t kc = kc_max<T>;
   check_cases<T>({{25, 33, kc, false, false},
                   {20, 64, kc + 1, false, false},
                   {17, 750, 2 * kc + 76, false, false},
                   {100, 40, 40, false, false},
-                  {41, 511, 300, false, false}},
+                  {41, 511, 300, false, false},
+                  {256, 40, kc + 3, false, false},
+                  {128, 70, 50, false, false}},
                  {T(0), T(1), T(-0.75)});
 }
 

@@ -6,9 +6,17 @@
 //   for each chunk of the inner dimension (kc rows of op(B), kc columns of op(A)):
 //     for each block of nc columns:
 //       pack op(B)[chunk, block] into slivers of 2·packet columns      → stays in L2
-//       for each sliver of R rows of op(A):
-//         pack op(A)[sliver, chunk]: for each p, its R values together → stays in L1
+//       for each sliver of R rows of op(A) (read in place, or packed: below):
 //         for each sliver of B: the R × 2·packet register block of C
+//
+// The register block broadcasts one scalar of op(A) per row and step, so it reads op(A)
+// where it is stored (R rows of kc scalars, or kc rows of R scalars when transposed), as
+// the small-batch kernels do; packing it first was pure overhead: without the pack,
+// A's products (128 columns: 4 register blocks per sliver) run 5–12% faster and B's up
+// to 3% (AMD EPYC, AVX-512). The exception is a transposed op(A) whose row stride is a
+// multiple of 1 KiB (B's 512-wide activations in a weight gradient): its kc rows of a
+// sliver fall into a few cache sets and evict each other (3% slower in place), so it is
+// packed: for each p, its R values together, a block that stays in L1.
 //
 // The register block is small::block, the kernel of the small-batch products (R = 12 rows
 // of two packets each on a target with 32 vector registers, 24 accumulators: with AVX-512
@@ -40,7 +48,9 @@ inline constexpr Index cols_per_block = 2 * small::packet_size<T>;
 
 // A chunk of the inner dimension is at most kc_bytes of scalars: the A sliver (R × kc, 24 KiB
 // of floats at R = 12) stays in L1 while the B slivers stream past it from L2, where the
-// packed block of B (kc × nc, nc_bytes) stays. Measured on a 48 KiB L1 / 2 MiB L2 core
+// packed block of B (kc × nc, nc_bytes) stays. (Sizes measured when op(A) was always packed;
+// on the AMD EPYC's 32 KiB L1 / 1 MiB L2, kc of 1024–3200 bytes and nc of 512 KiB or 1 MiB
+// tied within 2% for the products of both models at batch 1000 and 10000.) Measured on a 48 KiB L1 / 2 MiB L2 core
 // (AVX-512) for 1000 × 512 × 784 and the other products of a step: 2048 bytes beat 512,
 // 1024 and 1536 by 5–15%; longer chunks also mean fewer passes over C.
 inline constexpr std::size_t kc_bytes = 2048;
@@ -64,7 +74,8 @@ Index block_cols(Index kc) {
   return std::max<Index>(cols_per_block<T>, cap / cols_per_block<T> * cols_per_block<T>);
 }
 
-// Packing space for a rows × cols × inner product, in scalars: one block of B, one sliver of A.
+// Packing space for a rows × cols × inner product, in scalars: one block of B, one sliver of A
+// (used when packs_a), and a packet of slack.
 template <class T>
 std::size_t space(Index cols, Index inner) {
   const Index kc = chunk_size<T>(inner);
@@ -111,26 +122,25 @@ inline void transpose_rows(const T* src, Index ld_src, Index rows, Index kc, T* 
 #pragma GCC diagnostic pop
 #endif
 
-// ap[p·R + r] = op(A)(i0 + r, p0 + p) for r < rows, p < kc (ap has packet scalars of slack).
+// Whether op(A) is packed rather than read in place: transposed, with a row stride that is
+// a multiple of 1 KiB (see the top of this file).
+template <class T>
+inline bool packs_a(Operand<T> a) {
+  return a.transposed && static_cast<std::size_t>(a.stride) * sizeof(T) % 1024 == 0;
+}
+
+// ap[p·R + r] = op(A)(i0 + r, p0 + p) = a[(p0 + p)·stride + i0 + r] for r < rows, p < kc, of
+// a transposed op(A): R contiguous scalars per p (a loop of known length: no call to memmove).
 template <class T>
 inline void pack_a(Operand<T> a, Index i0, Index rows, Index p0, Index kc, T* ap) {
   constexpr Index R = rows_per_block;
-  if (a.transposed) {  // R contiguous scalars per p (a loop of known length: no call to memmove)
-    const T* src = a.data + p0 * a.stride + i0;
-    if (rows == R)
-      for (Index p = 0; p < kc; ++p, src += a.stride)
-        for (Index r = 0; r < R; ++r) ap[p * R + r] = src[r];
-    else
-      for (Index p = 0; p < kc; ++p, src += a.stride)
-        for (Index r = 0; r < rows; ++r) ap[p * R + r] = src[r];
-  } else if (R < small::packet_size<T>) {
-    transpose_rows(a.data + i0 * a.stride + p0, a.stride, rows, kc, ap, R);
-  } else {
-    for (Index r = 0; r < rows; ++r) {
-      const T* src = a.data + (i0 + r) * a.stride + p0;
-      for (Index p = 0; p < kc; ++p) ap[p * R + r] = src[p];
-    }
-  }
+  const T* src = a.data + p0 * a.stride + i0;
+  if (rows == R)
+    for (Index p = 0; p < kc; ++p, src += a.stride)
+      for (Index r = 0; r < R; ++r) ap[p * R + r] = src[r];
+  else
+    for (Index p = 0; p < kc; ++p, src += a.stride)
+      for (Index r = 0; r < rows; ++r) ap[p * R + r] = src[r];
 }
 
 // Slivers of W = cols_per_block columns: bp[s·kc·W + p·W + j] = op(B)(p0 + p, j0 + s·W + j),
@@ -163,20 +173,21 @@ inline void pack_b(Operand<T> b, Index p0, Index kc, Index j0, Index cols, T* bp
   }
 }
 
-// The R = Rows register blocks of one A sliver across a packed block of B (cols columns).
+// The register blocks of one sliver of Rows rows of op(A), op(A)(r, p) = a[r·a_row + p·a_inner],
+// across a packed block of B (cols columns).
 template <int Rows, class T>
-inline void sliver(const T* ap, const T* bp, Index kc, T* c, Index ldc, Index cols, small::Start start, T beta) {
+inline void sliver(const T* a, Index a_row, Index a_inner, const T* bp, Index kc, T* c, Index ldc, Index cols,
+                   small::Start start, T beta) {
   constexpr Index W = cols_per_block<T>;
-  constexpr Index R = rows_per_block;
   Index j = 0;
   for (; j + W <= cols; j += W, bp += kc * W)
-    small::block<Rows, 2>(ap, 1, R, bp, W, c + j, ldc, 0, kc, start, beta);
+    small::block<Rows, 2>(a, a_row, a_inner, bp, W, c + j, ldc, 0, kc, start, beta);
   if (j < cols) {  // the right edge: on a padded copy of C's last columns
     const Index w = cols - j;
     alignas(64) T tile[Rows * W];
     for (int r = 0; r < Rows; ++r)
       for (Index l = 0; l < W; ++l) tile[r * W + l] = l < w && start != small::Start::zero ? c[r * ldc + j + l] : T(0);
-    small::block<Rows, 2>(ap, 1, R, bp, W, tile, W, 0, kc, start, beta);
+    small::block<Rows, 2>(a, a_row, a_inner, bp, W, tile, W, 0, kc, start, beta);
     for (int r = 0; r < Rows; ++r) std::copy(tile + r * W, tile + r * W + w, c + r * ldc + j);
   }
 }
@@ -192,6 +203,7 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
     return;
   }
   const Index chunk = chunk_size<T>(inner);
+  const bool packed_a = packs_a(a);
   for (Index p0 = 0; p0 < inner; p0 += chunk) {
     const Index kc = std::min(chunk, inner - p0);
     const small::Start start = p0 > 0 || beta == T(1) ? small::Start::load
@@ -205,12 +217,19 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
       pack_b(b, p0, kc, j0, nc, bp);
       for (Index i0 = 0; i0 < rows; i0 += R) {
         const Index r = std::min(R, rows - i0);
-        pack_a(a, i0, r, p0, kc, ap);
+        const T* as = a.transposed ? a.data + p0 * a.stride + i0 : a.data + i0 * a.stride + p0;
+        Index a_row = a.transposed ? 1 : a.stride, a_inner = a.transposed ? a.stride : 1;
+        if (packed_a) {
+          pack_a(a, i0, r, p0, kc, ap);
+          as = ap;
+          a_row = 1;
+          a_inner = R;
+        }
         T* ci = c + i0 * ldc + j0;
-        if (r == R) sliver<rows_per_block>(ap, bp, kc, ci, ldc, nc, start, beta);
+        if (r == R) sliver<rows_per_block>(as, a_row, a_inner, bp, kc, ci, ldc, nc, start, beta);
         else
           small::with_rows<rows_per_block - 1>(static_cast<int>(r), [&](auto Rows) {
-            sliver<decltype(Rows)::value>(ap, bp, kc, ci, ldc, nc, start, beta);
+            sliver<decltype(Rows)::value>(as, a_row, a_inner, bp, kc, ci, ldc, nc, start, beta);
           });
       }
     }
