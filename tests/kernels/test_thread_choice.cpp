@@ -28,9 +28,11 @@ TEST_CASE("ThreadChoice: all threads first, one thread next, a call that grew a 
   choice.record(false, 9.0, /*grew=*/true);
   CHECK_FALSE(choice.parallel());
   choice.record(false, 3.0, false);
-  // All threads take 1 s against 3 s: the first decided call is a retry of one thread, then
-  // (3 − 1) / (0.01 · 1) = 200 calls on all threads before the next retry.
-  CHECK(parallel_of(choice, 200) == 199);
+  // All threads take 1 s against 3 s: 8 decided calls on all threads, the ninth a retry of
+  // one thread, then (3 − 1) / (0.01 · 1) = 200 calls on all threads before the next retry.
+  CHECK(parallel_of(choice, 8) == 8);
+  CHECK(parallel_of(choice, 1) == 0);
+  CHECK(parallel_of(choice, 199) == 199);
   CHECK(parallel_of(choice, 1) == 0);
 }
 
@@ -38,14 +40,16 @@ TEST_CASE("ThreadChoice: a second core that loses keeps the product on one threa
   ThreadChoice choice;
   choice.record(true, 2.0, false);
   choice.record(false, 1.0, false);
-  // 2 s against 1 s: the first decided call is a retry of all threads, the next one
+  // 2 s against 1 s: the ninth decided call is a retry of all threads, the next one
   // (2 − 1) / (0.01 · 1) = 100 calls later.
+  CHECK(parallel_of(choice, 8) == 0);
   CHECK(parallel_of(choice, 100) == 1);
   CHECK(parallel_of(choice, 1) == 1);
   // Within the margin (all threads must be 10% faster) one thread is kept too.
   ThreadChoice close;
   close.record(true, 0.95, false);
   close.record(false, 1.0, false);
+  CHECK(parallel_of(close, 8) == 0);
   CHECK(parallel_of(close, 8) == 1);
 }
 
@@ -53,7 +57,8 @@ TEST_CASE("ThreadChoice: one slow call does not decide; the median of the last t
   ThreadChoice choice;
   choice.record(true, 8.0, false);  // the first counted call on all threads is an outlier
   choice.record(false, 2.0, false);
-  // 8 s against 2 s: the first decided call retries all threads.
+  // 8 s against 2 s: one thread, and the ninth decided call retries all threads.
+  CHECK(parallel_of(choice, 8) == 0);
   CHECK(parallel_of(choice, 1) == 1);
   choice.record(true, 1.0, false);
   // Of two times the faster counts: 1 s against 2 s, all threads from the next call on.

@@ -213,9 +213,11 @@ void serial_product(const Method& method, Operand<T> a, Operand<T> b, T* c, Eige
 // the faster of two while only two are known: one slow call (the other core busy for a
 // moment) does not decide, where a running mean kept one 8 ms outlier against 1 ms calls
 // for hundreds of calls. It uses all threads when that is faster by a margin (their times
-// vary more: a busy core answers late), and
-// retries the other way now and then — after enough calls that the retries cost at most
-// retry_cost of the time, so one that loses by a lot comes rarely. Where the other cores
+// vary more: a busy core answers late), and retries the other way now and then: first after
+// min_wait decided calls (a second sample, in case the first was slow by chance, but not at
+// once: a 6-step epoch that retried at once ran a third of its large products on one
+// thread), then after enough calls that the retries cost at most retry_cost of the time,
+// so one that loses by a lot comes rarely. Where the other cores
 // are busy (a shared machine) the extra threads lose and stay idle; where they are free
 // they win and are used. The numbers do not depend on the choice: the slabs below are
 // computed bit for bit as the whole product is.
@@ -231,7 +233,7 @@ class ThreadChoice {
     const long call = calls_.fetch_add(1, std::memory_order_relaxed);
     if (call < retry_at_.load(std::memory_order_relaxed)) return use_all;
     const double best = std::min(serial, threaded), other = std::max(serial, threaded);
-    const double wait = std::clamp((other - best) / (retry_cost * best), 8.0, 4096.0);
+    const double wait = std::clamp((other - best) / (retry_cost * best), double(min_wait), 4096.0);
     retry_at_.store(call + static_cast<long>(wait), std::memory_order_relaxed);
     return !use_all;
   }
@@ -259,6 +261,7 @@ class ThreadChoice {
 
  private:
   static constexpr double margin = 0.1, retry_cost = 0.01;
+  static constexpr long min_wait = 8;
   // The counted times of one way (one thread, or all), the last three in a ring. Products of
   // one shape on several user threads at once may interleave their updates: a worse guess,
   // no error.
@@ -276,7 +279,7 @@ class ThreadChoice {
     }
   };
   Side sides_[2];
-  std::atomic<long> calls_{0}, retry_at_{0};
+  std::atomic<long> calls_{0}, retry_at_{min_wait};
 };
 
 // Slabs of C along its longer side, fixed by the shape and the thread limit alone (never by
