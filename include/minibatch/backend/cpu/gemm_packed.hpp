@@ -47,12 +47,12 @@ template <class T>
 inline constexpr Index cols_per_block = 2 * small::packet_size<T>;
 
 // A chunk of the inner dimension is at most kc_bytes of scalars: the A sliver (R × kc, 24 KiB
-// of floats at R = 12) stays in L1 while the B slivers stream past it from L2, where the
-// packed block of B (kc × nc, nc_bytes) stays. (Sizes measured when op(A) was always packed;
-// on the AMD EPYC's 32 KiB L1 / 1 MiB L2, kc of 1024–3200 bytes and nc of 512 KiB or 1 MiB
-// tied within 2% for the products of both models at batch 1000 and 10000.) Measured on a 48 KiB L1 / 2 MiB L2 core
-// (AVX-512) for 1000 × 512 × 784 and the other products of a step: 2048 bytes beat 512,
-// 1024 and 1536 by 5–15%; longer chunks also mean fewer passes over C.
+// of floats at R = 12, in place or packed) stays in L1 while the B slivers stream past it
+// from L2, where the packed block of B (kc × nc, nc_bytes) stays. Measured on a 48 KiB L1 /
+// 2 MiB L2 core (Xeon, AVX-512) for 1000 × 512 × 784 and the other products of a step, with
+// op(A) always packed: 2048 bytes beat 512, 1024 and 1536 by 5–15%; longer chunks also mean
+// fewer passes over C. On a 32 KiB L1 / 1 MiB L2 core (AMD EPYC, AVX-512), kc of 1024–3200
+// bytes and nc of 512 KiB or 1 MiB tied within 2% for the products of both models.
 inline constexpr std::size_t kc_bytes = 2048;
 inline constexpr std::size_t nc_bytes = 1 << 20;  // the packed block of B
 
