@@ -12,8 +12,8 @@
 // The register block broadcasts one scalar of op(A) per row and step, so it reads op(A)
 // where it is stored (R rows of kc scalars, or kc rows of R scalars when transposed), as
 // the small-batch kernels do; packing it first was pure overhead: without the pack,
-// A's products (128 columns: 4 register blocks per sliver) run 5–12% faster and B's up
-// to 3% (AMD EPYC, AVX-512). The exception is a transposed op(A) whose row stride is a
+// A's products (128 columns: 4 register blocks per sliver) run 5–12% faster and B's as
+// fast or up to 5% faster (AMD EPYC, AVX-512). The exception is a transposed op(A) whose row stride is a
 // multiple of 1 KiB (B's 512-wide activations in a weight gradient): its kc rows of a
 // sliver fall into a few cache sets and evict each other (3% slower in place), so it is
 // packed: for each p, its R values together, a block that stays in L1.
