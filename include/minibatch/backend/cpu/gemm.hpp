@@ -5,6 +5,9 @@
 //    AVX-512): gemm_packed.hpp, our blocked product around the same register kernel.
 //  - Narrower products (the 10 columns of an output layer): Eigen's own GEMM (its packing
 //    routines and GEBP micro-kernel), driven here with its blocks in our buffer.
+//  - gemm_rows: the packed product with op(A) the rows of a data set that a minibatch names
+//    (or their transpose), read in place through the index: the first layer's products
+//    without the gather that would copy the batch first.
 //
 // Around the last two:
 //  - No heap allocation per call. Eigen's product takes its packing buffers from malloc on
@@ -36,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -48,6 +52,7 @@
 #include "minibatch/backend/cpu/gemm_packed.hpp"
 #include "minibatch/backend/cpu/gemm_small.hpp"
 #include "minibatch/core/error.hpp"
+#include "minibatch/kernels/ref/gather.hpp"
 #include "minibatch/tensor/tensor_view.hpp"
 
 namespace minibatch::cpu_backend {
@@ -250,11 +255,12 @@ class ThreadChoice {
   // The record of a shape at this thread limit; shapes that collide in the table share one
   // (a worse guess, no error).
   static ThreadChoice& of(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, bool trans_a, bool trans_b,
-                          int threads) noexcept {
+                          int threads, bool gathered = false) noexcept {
     static ThreadChoice table[256];
     std::uint64_t h = 0;
     for (const auto v : {std::uint64_t(rows), std::uint64_t(cols), std::uint64_t(inner),
-                         std::uint64_t(trans_a) << 1 | std::uint64_t(trans_b), std::uint64_t(threads)})
+                         std::uint64_t(gathered) << 2 | std::uint64_t(trans_a) << 1 | std::uint64_t(trans_b),
+                         std::uint64_t(threads)})
       h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
     return table[h >> 56];
   }
@@ -316,7 +322,9 @@ void slab_product(const Slabs& slabs, Eigen::Index s, Operand<T> a, Operand<T> b
   const Eigen::Index first = s * slabs.step;
   const Eigen::Index length = std::min(slabs.step, (slabs.by_rows ? rows : cols) - first);
   if (slabs.by_rows) {
-    a.data += a.transposed ? first : first * a.stride;
+    if (a.transposed) a.data += first;
+    else if (a.index) a.index += first;
+    else a.data += first * a.stride;
     serial_product(slabs.method, a, b, c + first * cols, cols, length, cols, inner, beta);
   } else {
     b.data += b.transposed ? first * b.stride : first;
@@ -324,11 +332,51 @@ void slab_product(const Slabs& slabs, Eigen::Index s, Operand<T> a, Operand<T> b
   }
 }
 
+// C[rows × cols] ← op(A)·op(B) + β·C, past the small-batch and thin cases: the packed kernels
+// (or Eigen's for C narrower than a register block), in slabs on up to `threads` threads.
+template <class T>
+void blocked(Operand<T> op_a, Operand<T> op_b, T* c, Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, T beta,
+             [[maybe_unused]] int threads) {
+  const bool packed = packs<T>(cols);
+#if defined(_OPENMP)
+  if (threads > 1 && !omp_in_parallel()) {
+    const Slabs slabs = slabs_of<T>(packed, rows, cols, inner, threads);
+    if (slabs.count > 1) {
+      // Every thread of the team makes room for a slab first, whether or not it gets one
+      // this time (so none grows its buffer in a later call). An exception must not leave
+      // an OpenMP region: the first one is rethrown after it.
+      std::exception_ptr failure;
+#pragma omp parallel num_threads(threads)
+      {
+        try {
+          PackingBuffer<T>::this_thread().reserve(slabs.method.space);
+        } catch (...) {
+#pragma omp critical(minibatch_gemm_failure)
+          if (!failure) failure = std::current_exception();
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (Eigen::Index s = 0; s < slabs.count; ++s) {
+          try {
+            slab_product(slabs, s, op_a, op_b, c, rows, cols, inner, beta);
+          } catch (...) {
+#pragma omp critical(minibatch_gemm_failure)
+            if (!failure) failure = std::current_exception();
+          }
+        }
+      }
+      if (failure) std::rethrow_exception(failure);
+      return;
+    }
+  }
+#endif
+  serial_product(method_of<T>(packed, rows, cols, inner), op_a, op_b, c, cols, rows, cols, inner, beta);
+}
+
 // C ← op(A)·op(B) + β·C on at most `threads` threads (1 without OpenMP); the public gemm
 // below chooses `threads`.
 template <class T>
 void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c,
-          T beta, [[maybe_unused]] int threads) {
+          T beta, int threads) {
   static_assert(!std::is_const_v<T>);
   const auto A = as_matrix(a);
   const auto Bm = as_matrix(b);
@@ -384,63 +432,79 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
     return;
   }
 
-  const Operand<T> op_a{a.data(), A.cols(), trans_a}, op_b{b.data(), Bm.cols(), trans_b};
-  const bool packed = packs<T>(cols);
+  blocked(Operand<T>{a.data(), A.cols(), trans_a}, Operand<T>{b.data(), Bm.cols(), trans_b}, c.data(), rows, cols,
+          inner, beta, threads);
+}
+
+// Runs product(threads) on Eigen::nbThreads() threads or on one, as ThreadChoice decides for
+// products of at least parallel_macs multiply-adds (one thread below that, or without OpenMP).
+template <class Product>
+void on_chosen_threads(Eigen::Index rows, Eigen::Index cols, Eigen::Index inner, bool trans_a, bool trans_b,
+                       bool gathered, Product&& product) {
 #if defined(_OPENMP)
-  if (threads > 1 && !omp_in_parallel()) {
-    const Slabs slabs = slabs_of<T>(packed, rows, cols, inner, threads);
-    if (slabs.count > 1) {
-      // Every thread of the team makes room for a slab first, whether or not it gets one
-      // this time (so none grows its buffer in a later call). An exception must not leave
-      // an OpenMP region: the first one is rethrown after it.
-      std::exception_ptr failure;
-#pragma omp parallel num_threads(threads)
-      {
-        try {
-          PackingBuffer<T>::this_thread().reserve(slabs.method.space);
-        } catch (...) {
-#pragma omp critical(minibatch_gemm_failure)
-          if (!failure) failure = std::current_exception();
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (Eigen::Index s = 0; s < slabs.count; ++s) {
-          try {
-            slab_product(slabs, s, op_a, op_b, c.data(), rows, cols, inner, beta);
-          } catch (...) {
-#pragma omp critical(minibatch_gemm_failure)
-            if (!failure) failure = std::current_exception();
-          }
-        }
-      }
-      if (failure) std::rethrow_exception(failure);
-      return;
-    }
+  const int threads = Eigen::nbThreads();
+  if (threads > 1 && !omp_in_parallel() &&
+      static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) >= parallel_macs) {
+    ThreadChoice& choice = ThreadChoice::of(rows, cols, inner, trans_a, trans_b, threads, gathered);
+    const bool parallel = choice.parallel();
+    const std::uint64_t growths = packing_growths.load(std::memory_order_relaxed);
+    const auto start = std::chrono::steady_clock::now();
+    product(parallel ? threads : 1);
+    choice.record(parallel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  packing_growths.load(std::memory_order_relaxed) != growths);
+    return;
   }
+#else
+  (void)rows, (void)cols, (void)inner, (void)trans_a, (void)trans_b, (void)gathered;
 #endif
-  serial_product(method_of<T>(packed, rows, cols, inner), op_a, op_b, c.data(), cols, rows, cols, inner, beta);
+  product(1);
 }
 
 template <class T>
 void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c,
           T beta) {
-#if defined(_OPENMP)
-  const int threads = Eigen::nbThreads();
-  if (threads > 1 && a.rank() == 2 && c.rank() == 2 && !omp_in_parallel()) {
-    const auto rows = static_cast<Eigen::Index>(c.shape()[0]), cols = static_cast<Eigen::Index>(c.shape()[1]);
-    const auto inner = static_cast<Eigen::Index>(a.shape()[trans_a ? 0 : 1]);
-    if (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) >= parallel_macs) {
-      ThreadChoice& choice = ThreadChoice::of(rows, cols, inner, trans_a, trans_b, threads);
-      const bool parallel = choice.parallel();
-      const std::uint64_t growths = packing_growths.load(std::memory_order_relaxed);
-      const auto start = std::chrono::steady_clock::now();
-      gemm(a, trans_a, b, trans_b, c, beta, parallel ? threads : 1);
-      choice.record(parallel, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                    packing_growths.load(std::memory_order_relaxed) != growths);
-      return;
-    }
-  }
-#endif
-  gemm(a, trans_a, b, trans_b, c, beta, 1);
+  if (a.rank() != 2 || c.rank() != 2) return gemm(a, trans_a, b, trans_b, c, beta, 1);  // gemm names the shapes
+  const auto rows = static_cast<Eigen::Index>(c.shape()[0]), cols = static_cast<Eigen::Index>(c.shape()[1]);
+  const auto inner = static_cast<Eigen::Index>(a.shape()[trans_a ? 0 : 1]);
+  on_chosen_threads(rows, cols, inner, trans_a, trans_b, false,
+                    [&](int threads) { gemm(a, trans_a, b, trans_b, c, beta, threads); });
+}
+
+// ---- a product with a minibatch gathered in place ---------------------------------------------
+// op(A) = X[index] (the rows of X that index names, in its order) or its transpose, read
+// where X keeps them: C ← X[index]·op(B) + β·C (the first layer's forward product) or
+// C ← X[index]ᵀ·op(B) + β·C (its weight gradient), the same bits as gemm on the gathered
+// rows, without copying them. Only the packed kernels read a gathered operand: it needs
+// more than small::max_small indices and C at least one register block wide
+// (gathers_in_place); the training step gathers anything else first.
+template <class T>
+bool gathers_in_place(Eigen::Index batch, Eigen::Index cols) {
+  return batch > small::max_small && cols >= packed::cols_per_block<T>;
+}
+
+template <class T>
+void gemm_rows(TensorView<const T, cpu> x, std::span<const std::size_t> index, bool trans_x,
+               TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c, T beta) {
+  static_assert(!std::is_const_v<T>);
+  require<shape_error>(x.rank() == 2 && b.rank() == 2 && c.rank() == 2, "gemm_rows: cannot multiply rows of ",
+                       x.shape(), " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
+  const auto batch = static_cast<Eigen::Index>(index.size()), width = static_cast<Eigen::Index>(x.shape()[1]);
+  const Eigen::Index rows = trans_x ? width : batch, inner = trans_x ? batch : width;
+  const auto inner_b = static_cast<Eigen::Index>(b.shape()[trans_b ? 1 : 0]);
+  const auto cols = static_cast<Eigen::Index>(b.shape()[trans_b ? 0 : 1]);
+  require<shape_error>(inner == inner_b && static_cast<Eigen::Index>(c.shape()[0]) == rows &&
+                           static_cast<Eigen::Index>(c.shape()[1]) == cols,
+                       "gemm_rows: cannot multiply ", batch, " rows of ", x.shape(), trans_x ? " (transposed)" : "",
+                       " by ", b.shape(), trans_b ? "ᵀ" : "", " into ", c.shape());
+  require<value_error>(gathers_in_place<T>(batch, cols), "gemm_rows: ", batch, " rows into ", cols,
+                       " columns: only products of more than ", small::max_small, " rows and at least ",
+                       packed::cols_per_block<T>, " columns read the rows in place; gather them and call gemm");
+  kernels::ref::check_indices(index.data(), index.size(), x.shape()[0], "gemm_rows", "rows");
+  if (rows == 0) return;
+  const Operand<T> op_x{x.data(), width, trans_x, index.data()};
+  const Operand<T> op_b{b.data(), static_cast<Eigen::Index>(b.shape()[1]), trans_b};
+  on_chosen_threads(rows, cols, inner, trans_x, trans_b, true,
+                    [&](int threads) { blocked(op_x, op_b, c.data(), rows, cols, inner, beta, threads); });
 }
 
 }  // namespace minibatch::cpu_backend

@@ -84,12 +84,15 @@ std::size_t space(Index cols, Index inner) {
 }
 
 // One row-major operand as stored: op(X)(i, p) is x[i·stride + p], or x[p·stride + i] when
-// transposed.
+// transposed. With an index (op(A) only), the stored rows are gathered: stored row k is
+// x + index[k]·stride, so op(X)(i, p) is x[index[i]·stride + p], or x[index[p]·stride + i]
+// when transposed: a minibatch read where the data set keeps it, never copied.
 template <class T>
 struct Operand {
   const T* data;
   Index stride;
   bool transposed;
+  const std::size_t* index = nullptr;
 };
 
 // dst[p·ld_dst + r] = src[r·ld_src + p] for r < rows ≤ packet, p < kc: the transpose of a
@@ -123,10 +126,11 @@ inline void transpose_rows(const T* src, Index ld_src, Index rows, Index kc, T* 
 #endif
 
 // Whether op(A) is packed rather than read in place: transposed, with a row stride that is
-// a multiple of 1 KiB (see the top of this file).
+// a multiple of 1 KiB (see the top of this file), and not gathered (gathered rows lie
+// wherever the index puts them, not a stride apart).
 template <class T>
 inline bool packs_a(Operand<T> a) {
-  return a.transposed && static_cast<std::size_t>(a.stride) * sizeof(T) % 1024 == 0;
+  return a.transposed && !a.index && static_cast<std::size_t>(a.stride) * sizeof(T) % 1024 == 0;
 }
 
 // ap[p·R + r] = op(A)(i0 + r, p0 + p) = a[(p0 + p)·stride + i0 + r] for r < rows, p < kc, of
@@ -173,22 +177,41 @@ inline void pack_b(Operand<T> b, Index p0, Index kc, Index j0, Index cols, T* bp
   }
 }
 
-// The register blocks of one sliver of Rows rows of op(A), op(A)(r, p) = a[r·a_row + p·a_inner],
-// across a packed block of B (cols columns).
-template <int Rows, class T>
-inline void sliver(const T* a, Index a_row, Index a_inner, const T* bp, Index kc, T* c, Index ldc, Index cols,
-                   small::Start start, T beta) {
+// The register blocks of one sliver of Rows rows of op(A), read through the accessor a
+// (small::Strided, RowPointers or IndexedInner, steps [0, kc)), across a packed block of B
+// (cols columns).
+template <int Rows, class T, class A>
+inline void sliver(const A& a, const T* bp, Index kc, T* c, Index ldc, Index cols, small::Start start, T beta) {
   constexpr Index W = cols_per_block<T>;
   Index j = 0;
-  for (; j + W <= cols; j += W, bp += kc * W)
-    small::block<Rows, 2>(a, a_row, a_inner, bp, W, c + j, ldc, 0, kc, start, beta);
+  for (; j + W <= cols; j += W, bp += kc * W) small::block<Rows, 2>(a, bp, W, c + j, ldc, 0, kc, start, beta);
   if (j < cols) {  // the right edge: on a padded copy of C's last columns
     const Index w = cols - j;
     alignas(64) T tile[Rows * W];
     for (int r = 0; r < Rows; ++r)
       for (Index l = 0; l < W; ++l) tile[r * W + l] = l < w && start != small::Start::zero ? c[r * ldc + j + l] : T(0);
-    small::block<Rows, 2>(a, a_row, a_inner, bp, W, tile, W, 0, kc, start, beta);
+    small::block<Rows, 2>(a, bp, W, tile, W, 0, kc, start, beta);
     for (int r = 0; r < Rows; ++r) std::copy(tile + r * W, tile + r * W + w, c + r * ldc + j);
+  }
+}
+
+// One sliver, rows [i0, i0 + rows) of op(A) and steps [p0, p0 + kc): reads op(A) through
+// the accessor its operand needs (ap: the packed sliver, when packs_a).
+template <int Rows, class T>
+inline void sliver_of(Operand<T> a, const T* ap, Index i0, Index p0, const T* bp, Index kc, T* c, Index ldc,
+                      Index cols, small::Start start, T beta) {
+  if (ap) {
+    sliver<Rows>(small::Strided<T>{ap, 1, rows_per_block}, bp, kc, c, ldc, cols, start, beta);
+  } else if (!a.index) {
+    const T* as = a.transposed ? a.data + p0 * a.stride + i0 : a.data + i0 * a.stride + p0;
+    sliver<Rows>(small::Strided<T>{as, a.transposed ? 1 : a.stride, a.transposed ? a.stride : 1}, bp, kc, c, ldc, cols,
+                 start, beta);
+  } else if (a.transposed) {
+    sliver<Rows>(small::IndexedInner<T>{a.data + i0, a.index + p0, a.stride}, bp, kc, c, ldc, cols, start, beta);
+  } else {
+    small::RowPointers<T> rows{};
+    for (int r = 0; r < Rows; ++r) rows.row[r] = a.data + static_cast<Index>(a.index[i0 + r]) * a.stride + p0;
+    sliver<Rows>(rows, bp, kc, c, ldc, cols, start, beta);
   }
 }
 
@@ -217,19 +240,13 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
       pack_b(b, p0, kc, j0, nc, bp);
       for (Index i0 = 0; i0 < rows; i0 += R) {
         const Index r = std::min(R, rows - i0);
-        const T* as = a.transposed ? a.data + p0 * a.stride + i0 : a.data + i0 * a.stride + p0;
-        Index a_row = a.transposed ? 1 : a.stride, a_inner = a.transposed ? a.stride : 1;
-        if (packed_a) {
-          pack_a(a, i0, r, p0, kc, ap);
-          as = ap;
-          a_row = 1;
-          a_inner = R;
-        }
+        if (packed_a) pack_a(a, i0, r, p0, kc, ap);
+        const T* packed_sliver = packed_a ? ap : nullptr;
         T* ci = c + i0 * ldc + j0;
-        if (r == R) sliver<rows_per_block>(as, a_row, a_inner, bp, kc, ci, ldc, nc, start, beta);
+        if (r == R) sliver_of<rows_per_block>(a, packed_sliver, i0, p0, bp, kc, ci, ldc, nc, start, beta);
         else
           small::with_rows<rows_per_block - 1>(static_cast<int>(r), [&](auto Rows) {
-            sliver<decltype(Rows)::value>(as, a_row, a_inner, bp, kc, ci, ldc, nc, start, beta);
+            sliver_of<decltype(Rows)::value>(a, packed_sliver, i0, p0, bp, kc, ci, ldc, nc, start, beta);
           });
       }
     }

@@ -60,12 +60,36 @@ inline constexpr Eigen::Index nn_chunk = 16;
 
 enum class Start { zero, scaled, load };  // acc ← 0, β·C or C
 
+// How the register block reads op(A)(r, p), row r of the block and step p of the inner
+// dimension. Strided: a[r·a_row + p·a_inner] (X·W: a_row = lda, a_inner = 1; Xᵀ·D: a_row = 1,
+// a_inner = lda). The gathered forms read a minibatch's rows where the data set keeps them
+// (gemm_packed.hpp): RowPointers, row r of op(A) at row[r] (the rows of X·W); IndexedInner,
+// step p of op(A)ᵀ at base + index[p]·stride (the rows of X in Xᵀ·D).
+template <class T>
+struct Strided {
+  const T* a;
+  Eigen::Index a_row, a_inner;
+  T operator()(int r, Eigen::Index p) const { return a[r * a_row + p * a_inner]; }
+};
+template <class T>
+struct RowPointers {
+  const T* row[max_block_rows];
+  T operator()(int r, Eigen::Index p) const { return row[r][p]; }
+};
+template <class T>
+struct IndexedInner {
+  const T* base;
+  const std::size_t* index;
+  Eigen::Index stride;
+  T operator()(int r, Eigen::Index p) const { return base[static_cast<Eigen::Index>(index[p]) * stride + r]; }
+};
+
 // The register block of every product with a packet-wide B: rows [0, R) and columns
-// [0, W·packet) of C ← start + Σ_{p ∈ [p0, p1)} A(r, p)·B[p, :], where A(r, p) is
-// a[r·a_row + p·a_inner] (X·W: a_row = lda, a_inner = 1; Xᵀ·D: a_row = 1, a_inner = lda).
-template <int R, int W, class T>
-inline void block(const T* a, Eigen::Index a_row, Eigen::Index a_inner, const T* b, Eigen::Index ldb, T* c,
-                  Eigen::Index ldc, Eigen::Index p0, Eigen::Index p1, Start start, T beta) {
+// [0, W·packet) of C ← start + Σ_{p ∈ [p0, p1)} A(r, p)·B[p, :], A(r, p) read through one of
+// the accessors above.
+template <int R, int W, class T, class A>
+inline void block(const A& a, const T* b, Eigen::Index ldb, T* c, Eigen::Index ldc, Eigen::Index p0, Eigen::Index p1,
+                  Start start, T beta) {
   using namespace Eigen::internal;
   constexpr int P = packet_size<T>;
   Packet<T> acc[R][W];
@@ -78,12 +102,19 @@ inline void block(const T* a, Eigen::Index a_row, Eigen::Index a_inner, const T*
     Packet<T> bw[W];
     for (int w = 0; w < W; ++w) bw[w] = ploadu<Packet<T>>(b + p * ldb + w * P);
     for (int r = 0; r < R; ++r) {
-      const Packet<T> x = pset1<Packet<T>>(a[r * a_row + p * a_inner]);
+      const Packet<T> x = pset1<Packet<T>>(a(r, p));
       for (int w = 0; w < W; ++w) acc[r][w] = pmadd(x, bw[w], acc[r][w]);
     }
   }
   for (int r = 0; r < R; ++r)
     for (int w = 0; w < W; ++w) pstoreu(c + r * ldc + w * P, acc[r][w]);
+}
+
+// The same with op(A) strided.
+template <int R, int W, class T>
+inline void block(const T* a, Eigen::Index a_row, Eigen::Index a_inner, const T* b, Eigen::Index ldb, T* c,
+                  Eigen::Index ldc, Eigen::Index p0, Eigen::Index p1, Start start, T beta) {
+  block<R, W>(Strided<T>{a, a_row, a_inner}, b, ldb, c, ldc, p0, p1, start, beta);
 }
 
 // R rows of C, inner rows [p0, p1) of B; cols ≥ packet. The last cols mod packet columns

@@ -78,6 +78,23 @@ struct ops<cpu> {
     cpu_backend::gemm(a, trans_a, b, trans_b, c, beta);
   }
 
+  // ---- the first layer on a minibatch that is never copied ---------------------------------
+  // gemm with op(A) = X[rows] (the rows of the data set X that a batch names, in its order)
+  // or X[rows]ᵀ, read where X keeps them: the same bits as gemm on the gathered rows, without
+  // the gather. Only when rows_in_place(batch, N) for the batch size and C's N columns (the
+  // packed kernels: more than 16 rows and one register block of columns); Mlp takes a batch
+  // this way when it can and SupervisedObjective gathers it otherwise.
+  template <class T>
+  static bool rows_in_place(index_t batch, index_t cols) {
+    return cpu_backend::gathers_in_place<T>(static_cast<Eigen::Index>(batch), static_cast<Eigen::Index>(cols));
+  }
+
+  template <class T>
+  static void gemm_rows(TensorView<const T, cpu> x, std::span<const index_t> rows, bool trans_x,
+                        TensorView<const T, cpu> b, bool trans_b, TensorView<T, cpu> c, T beta = T(0)) {
+    cpu_backend::gemm_rows(x, rows, trans_x, b, trans_b, c, beta);
+  }
+
   // ---- the weight gradient in parts (an update fused into backward: Mlp::backward) ----------
   // When the small-batch kernel takes Xᵀ·D (X [n × fan_in], D [n × fan_out]: n ≤
   // small::max_small and fan_out ≥ one packet), backward can compute it weight_grad_part_rows
