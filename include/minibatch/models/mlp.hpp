@@ -19,10 +19,18 @@
 // the cpu at batches of up to 16 rows, dW_l comes in blocks of 8 rows computed into the
 // workspace, so the optimizer reads each block from L1 and the whole gradient is never
 // written (ops<cpu>::weight_grad_part); otherwise each dW_l and db_l is one part.
+//
+// A minibatch of a data set can be passed as the data set and the rows it names
+// (forward/backward with `rows`): the first layer's two products, x[rows]·W_1 and
+// x[rows]ᵀ·δ_1, then read those rows where the data set keeps them (ops<cpu>::gemm_rows),
+// with the bits of the same products on the gathered rows, and the batch is never copied.
+// That is for the batches rows_in_place(n) says yes to (on the cpu: more than 16 rows and a
+// first layer at least one register block wide); SupervisedObjective gathers the others.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -99,15 +107,22 @@ class Mlp {
 
   // Logits [n × d_L] for the rows of x [n × d₀]; a view into the workspace.
   TensorView<T, B> forward(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws) const {
-    const index_t n = check_batch(params, x, ws, "Mlp::forward");
-    TensorView<const T, B> a = x;
-    for (index_t l = 1; l <= layers(); ++l) {
-      TensorView<T, B> z = activation(ws, l, n);
-      ops<B>::gemm(a, false, weight(params, l), false, z);
-      ops<B>::bias_activation_forward(z, bias(params, l), l == layers() ? Activation::identity : hidden_);
-      a = z;
-    }
-    return activation(ws, layers(), n);
+    return forward_impl(params, x, nullptr, ws);
+  }
+
+  // The same for the minibatch x[rows] of a data set x, n = rows.size(), read where x keeps
+  // it (never copied): needs rows_in_place(n).
+  TensorView<T, B> forward(TensorView<const T, B> params, TensorView<const T, B> x, std::span<const index_t> rows,
+                           Workspace& ws) const {
+    return forward_impl(params, x, &rows, ws);
+  }
+
+  // Whether forward and backward take a batch of n rows of a data set in place: on a backend
+  // whose first-layer products read gathered rows (ops<cpu>::gemm_rows) and for a batch
+  // they take that way; otherwise gather the rows and pass those.
+  bool rows_in_place(index_t n) const {
+    if constexpr (reads_gathered_rows) return ops<B>::template rows_in_place<T>(n, widths_[1]);
+    else return false;
   }
 
   // Buffer [n × d_L] where the loss writes dlogits before backward().
@@ -116,7 +131,7 @@ class Mlp {
   // grad ← ∂L/∂θ from dlogits (in dlogits(ws, n)) and the activations of the last forward.
   void backward(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad) const {
     NoParts none;
-    backward_impl(params, x, ws, grad, none);
+    backward_impl(params, x, nullptr, ws, grad, none);
   }
 
   // The same gradient, handed out in parts: on_part(offset, g_part) once for each part as soon
@@ -128,7 +143,19 @@ class Mlp {
   template <class OnPart>
   void backward(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad,
                 OnPart&& on_part) const {
-    backward_impl(params, x, ws, grad, on_part);
+    backward_impl(params, x, nullptr, ws, grad, on_part);
+  }
+
+  // Both for the minibatch x[rows] of a data set x, after forward(params, x, rows, ws).
+  void backward(TensorView<const T, B> params, TensorView<const T, B> x, std::span<const index_t> rows, Workspace& ws,
+                TensorView<T, B> grad) const {
+    NoParts none;
+    backward_impl(params, x, &rows, ws, grad, none);
+  }
+  template <class OnPart>
+  void backward(TensorView<const T, B> params, TensorView<const T, B> x, std::span<const index_t> rows, Workspace& ws,
+                TensorView<T, B> grad, OnPart&& on_part) const {
+    backward_impl(params, x, &rows, ws, grad, on_part);
   }
 
  private:
@@ -136,12 +163,36 @@ class Mlp {
     void operator()(index_t, TensorView<const T, B>) const noexcept {}
   };
   static constexpr bool weight_grad_in_blocks = requires { ops<B>::weight_grad_part_rows; };
+  static constexpr bool reads_gathered_rows = requires { ops<B>::template rows_in_place<T>(index_t(1), index_t(1)); };
+
+  // The first layer's products: op(A) is the input x, or its rows *rows read in place.
+  void first_layer_gemm(TensorView<const T, B> x, const std::span<const index_t>* rows, bool trans_x,
+                        TensorView<const T, B> b, TensorView<T, B> c) const {
+    if constexpr (reads_gathered_rows) {
+      if (rows) return ops<B>::gemm_rows(x, *rows, trans_x, b, false, c);
+    }
+    ops<B>::gemm(x, trans_x, b, false, c);
+  }
+
+  TensorView<T, B> forward_impl(TensorView<const T, B> params, TensorView<const T, B> x,
+                                const std::span<const index_t>* rows, Workspace& ws) const {
+    const index_t n = check_batch(params, x, rows, ws, "Mlp::forward");
+    TensorView<const T, B> a = x;
+    for (index_t l = 1; l <= layers(); ++l) {
+      TensorView<T, B> z = activation(ws, l, n);
+      if (l == 1) first_layer_gemm(x, rows, false, weight(params, l), z);
+      else ops<B>::gemm(a, false, weight(params, l), false, z);
+      ops<B>::bias_activation_forward(z, bias(params, l), l == layers() ? Activation::identity : hidden_);
+      a = z;
+    }
+    return activation(ws, layers(), n);
+  }
 
   template <class OnPart>
-  void backward_impl(TensorView<const T, B> params, TensorView<const T, B> x, Workspace& ws, TensorView<T, B> grad,
-                     OnPart& on_part) const {
+  void backward_impl(TensorView<const T, B> params, TensorView<const T, B> x, const std::span<const index_t>* rows,
+                     Workspace& ws, TensorView<T, B> grad, OnPart& on_part) const {
     constexpr bool in_parts = !std::is_same_v<OnPart, NoParts>;
-    const index_t n = check_batch(params, x, ws, "Mlp::backward");
+    const index_t n = check_batch(params, x, rows, ws, "Mlp::backward");
     require_same_shape(params, grad, "Mlp::backward");
     int current = 0;
     for (index_t l = layers(); l >= 1; --l) {
@@ -157,7 +208,7 @@ class Mlp {
       const index_t fan_in = widths_[l - 1], fan_out = widths_[l];
       bool done = false;
       if constexpr (in_parts && weight_grad_in_blocks) {
-        if (ops<B>::template weight_grad_in_parts<T>(n, fan_out)) {
+        if ((l > 1 || !rows) && ops<B>::template weight_grad_in_parts<T>(n, fan_out)) {
           require<shape_error>(ws.part.size() >= ops<B>::weight_grad_part_rows * fan_out,
                                "Mlp::backward: the workspace's part buffer holds ", ws.part.size(), " values, ",
                                ops<B>::weight_grad_part_rows * fan_out,
@@ -173,7 +224,8 @@ class Mlp {
       }
       if (!done) {
         TensorView<T, B> dw = slice_of(grad, w);
-        ops<B>::gemm(a_prev, true, d, false, dw);
+        if (l == 1) first_layer_gemm(x, rows, true, d, dw);
+        else ops<B>::gemm(a_prev, true, d, false, dw);
         on_part(w.offset, TensorView<const T, B>(dw));
       }
       TensorView<T, B> db = slice_of(grad, b);
@@ -190,15 +242,18 @@ class Mlp {
     return name;
   }
 
-  index_t check_batch(TensorView<const T, B> params, TensorView<const T, B> x, const Workspace& ws,
-                      const char* who) const {
+  // The batch size: x's rows, or the number of rows named.
+  index_t check_batch(TensorView<const T, B> params, TensorView<const T, B> x, const std::span<const index_t>* rows,
+                      const Workspace& ws, const char* who) const {
     require<shape_error>(params.size() == layout_.total_size(), who, ": ", params.size(),
                          " parameters given, the network has ", layout_.total_size());
     require<shape_error>(x.rank() == 2 && x.shape()[1] == inputs(), who, ": input of shape ", x.shape(),
                          ", expected [n, ", inputs(), "]");
-    const index_t n = x.shape()[0];
+    const index_t n = rows ? rows->size() : x.shape()[0];
     require<shape_error>(n > 0 && n <= ws.max_batch, who, ": batch of ", n, " rows, the workspace holds 1 to ",
                          ws.max_batch);
+    require<value_error>(!rows || rows_in_place(n), who, ": a batch of ", n, " rows of ", x.shape(),
+                         " is not read in place here (see rows_in_place); gather the rows and pass those");
     return n;
   }
 

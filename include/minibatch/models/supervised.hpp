@@ -2,8 +2,10 @@
 // set, as the SeparableObjective the training loop drives:
 //
 //   loss_and_gradient(θ, batch, grad):  X ← features[batch], Y ← targets[batch] (gather on
-//   the backend; a contiguous ascending batch is used in place), logits ← net(θ, X),
-//   loss, dlogits ← Loss(logits, Y) (means over the batch), grad ← backward.
+//   the backend; a contiguous ascending batch is used in place, and so is any batch the
+//   network's first layer reads where the data set keeps it: Mlp::rows_in_place),
+//   logits ← net(θ, X), loss, dlogits ← Loss(logits, Y) (means over the batch),
+//   grad ← backward.
 //
 //   loss_and_step(θ, batch, grad, rule):  the same, with rule's update fused into backward
 //   (rule.step_in_parts: each part of the gradient is applied as backward produces it), for
@@ -63,7 +65,8 @@ class SupervisedObjective {
   LossValue<T, B> loss_and_gradient(TensorView<const T, B> params, std::span<const index_t> batch,
                                     TensorView<T, B> grad) {
     const Selected rows = forward_and_loss(params, batch);
-    net_.backward(params, rows.x, workspace_, grad);
+    if (rows.in_place) net_.backward(params, rows.x, batch, workspace_, grad);
+    else net_.backward(params, rows.x, workspace_, grad);
     return LossValue<T, B>(loss_.view());
   }
 
@@ -72,7 +75,10 @@ class SupervisedObjective {
   LossValue<T, B> loss_and_step(TensorView<T, B> params, std::span<const index_t> batch, TensorView<T, B> grad,
                                 Rule& rule) {
     const Selected rows = forward_and_loss(params, batch);
-    rule.step_in_parts(params, [&](auto&& apply) { net_.backward(params, rows.x, workspace_, grad, apply); });
+    rule.step_in_parts(params, [&](auto&& apply) {
+      if (rows.in_place) net_.backward(params, rows.x, batch, workspace_, grad, apply);
+      else net_.backward(params, rows.x, workspace_, grad, apply);
+    });
     return LossValue<T, B>(loss_.view());
   }
 
@@ -98,21 +104,24 @@ class SupervisedObjective {
 
  private:
   struct Selected {
-    TensorView<const T, B> x;
+    TensorView<const T, B> x;  // the batch's rows, or the whole data set when in_place
     TensorView<const target_type, B> y;
+    bool in_place = false;  // x[batch] is read where it is (Mlp::rows_in_place)
   };
 
   // The batch's rows, with the loss in loss_ and dlogits in the workspace for backward.
   Selected forward_and_loss(TensorView<const T, B> params, std::span<const index_t> batch) {
     const Selected rows = select(batch);
-    TensorView<T, B> logits = net_.forward(params, rows.x, workspace_);
+    TensorView<T, B> logits =
+        rows.in_place ? net_.forward(params, rows.x, batch, workspace_) : net_.forward(params, rows.x, workspace_);
     Loss::apply(TensorView<const T, B>(logits), rows.y, net_.dlogits(workspace_, batch.size()), loss_.view());
     return rows;
   }
 
-  // The batch's rows: a view when the indices are one ascending run of two or more, else
-  // a gather. (A single row is always gathered: then every batch takes the same path, so
-  // a step captured in a CUDA graph replays for any batch of one.)
+  // The batch's rows: a view when the indices are one ascending run of two or more, the
+  // whole data set when the network reads the batch's rows in place (only the targets are
+  // gathered), else a gather. (A single row is always gathered: then every batch takes the
+  // same path, so a step captured in a CUDA graph replays for any batch of one.)
   Selected select(std::span<const index_t> batch) {
     const index_t n = batch.size();
     require<shape_error>(n > 0 && n <= max_batch_, "SupervisedObjective: batch of ", n,
@@ -121,10 +130,11 @@ class SupervisedObjective {
     for (index_t k = 1; contiguous && k < n; ++k) contiguous = batch[k] == batch[0] + k;
     if (contiguous)
       return {data_.features.view().rows(batch[0], n), data_.targets.view().rows(batch[0], n)};
-    TensorView<T, B> x = x_.view().rows(0, n);
     TensorView<target_type, B> y = y_.view().rows(0, n);
-    ops<B>::gather_rows(data_.features.view(), batch, x);
     ops<B>::gather_rows(data_.targets.view(), batch, y);
+    if (net_.rows_in_place(n)) return {data_.features.view(), y, true};
+    TensorView<T, B> x = x_.view().rows(0, n);
+    ops<B>::gather_rows(data_.features.view(), batch, x);
     return {x, y};
   }
 
