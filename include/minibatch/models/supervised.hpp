@@ -64,9 +64,7 @@ class SupervisedObjective {
 
   LossValue<T, B> loss_and_gradient(TensorView<const T, B> params, std::span<const index_t> batch,
                                     TensorView<T, B> grad) {
-    const Selected rows = forward_and_loss(params, batch);
-    if (rows.in_place) net_.backward(params, rows.x, batch, workspace_, grad);
-    else net_.backward(params, rows.x, workspace_, grad);
+    backward(params, forward_and_loss(params, batch), batch, grad);
     return LossValue<T, B>(loss_.view());
   }
 
@@ -75,10 +73,7 @@ class SupervisedObjective {
   LossValue<T, B> loss_and_step(TensorView<T, B> params, std::span<const index_t> batch, TensorView<T, B> grad,
                                 Rule& rule) {
     const Selected rows = forward_and_loss(params, batch);
-    rule.step_in_parts(params, [&](auto&& apply) {
-      if (rows.in_place) net_.backward(params, rows.x, batch, workspace_, grad, apply);
-      else net_.backward(params, rows.x, workspace_, grad, apply);
-    });
+    rule.step_in_parts(params, [&](auto&& apply) { backward(params, rows, batch, grad, apply); });
     return LossValue<T, B>(loss_.view());
   }
 
@@ -116,6 +111,15 @@ class SupervisedObjective {
         rows.in_place ? net_.forward(params, rows.x, batch, workspace_) : net_.forward(params, rows.x, workspace_);
     Loss::apply(TensorView<const T, B>(logits), rows.y, net_.dlogits(workspace_, batch.size()), loss_.view());
     return rows;
+  }
+
+  // Mlp::backward on the rows forward_and_loss selected, read in place or as selected; the
+  // gradient whole, or handed to on_part in parts.
+  template <class... OnPart>
+  void backward(TensorView<const T, B> params, const Selected& rows, std::span<const index_t> batch,
+                TensorView<T, B> grad, OnPart&... on_part) {
+    if (rows.in_place) net_.backward(params, rows.x, batch, workspace_, grad, on_part...);
+    else net_.backward(params, rows.x, workspace_, grad, on_part...);
   }
 
   // The batch's rows: a view when the indices are one ascending run of two or more, the
