@@ -208,6 +208,8 @@ class Mlp {
       const index_t fan_in = widths_[l - 1], fan_out = widths_[l];
       bool done = false;
       if constexpr (in_parts && weight_grad_in_blocks) {
+        // (never the first layer of a batch read in place: weight_grad_part reads a_prev,
+        // which is then the whole data set; rows_in_place batches are too large anyway)
         if ((l > 1 || !rows) && ops<B>::template weight_grad_in_parts<T>(n, fan_out)) {
           require<shape_error>(ws.part.size() >= ops<B>::weight_grad_part_rows * fan_out,
                                "Mlp::backward: the workspace's part buffer holds ", ws.part.size(), " values, ",
