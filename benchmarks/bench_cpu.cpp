@@ -21,6 +21,10 @@
 //                              10 written): the memory-bound limit of the update.
 //   BM_FmaCeiling              independent FMA chains in registers (AVX-512, AVX2 or
 //                              scalar, whichever this build targets): this core's GFLOP/s.
+//   BM_Product/<product>/<batch>  one matrix product of model B's step alone, through
+//                              ops<cpu>::gemm (product 0: X·W1, 1: H·W2, 2: dZ·W2ᵀ, 3: Hᵀ·dZ
+//                              for W2, 4: Xᵀ·dZ for W1; X's rows contiguous): how close the
+//                              packed kernels come to the FMA ceiling without the rest of a step.
 //
 // Counters: GFLOPs = the FLOPs of the matrix products per second: per example, 2 per
 // multiply-add of every layer forward, 2 for its weight gradient and 2 for its input gradient
@@ -34,6 +38,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX2__) || defined(__AVX512F__)
@@ -227,6 +232,49 @@ void BM_Epoch(benchmark::State& state) {
   set_model_counters(state, w, static_cast<double>(examples));
 }
 
+// ---- one product of model B ------------------------------------------------------------------
+void BM_Product(benchmark::State& state) {
+  const auto product = static_cast<int>(state.range(0));
+  const auto n = static_cast<mb::index_t>(state.range(1));
+  constexpr mb::index_t hidden = 512;
+  struct Shape3 {
+    mb::index_t a_rows, a_cols;
+    bool trans_a;
+    mb::index_t b_rows, b_cols;
+    bool trans_b;
+    const char* name;
+  };
+  const Shape3 shapes[] = {{n, features, false, features, hidden, false, "X·W1"},
+                           {n, hidden, false, hidden, hidden, false, "H·W2"},
+                           {n, hidden, false, hidden, hidden, true, "dZ·W2ᵀ"},
+                           {n, hidden, true, n, hidden, false, "Hᵀ·dZ"},
+                           {n, features, true, n, hidden, false, "Xᵀ·dZ"}};
+  const Shape3& s = shapes[product];
+  const auto fill = [](mb::Tensor<float>& t, float scale) {
+    for (mb::index_t i = 0; i < t.size(); ++i) t.data()[i] = scale * static_cast<float>((i * 7919) % 1000) / 1000.0f;
+  };
+  mb::Tensor<float> a(mb::Shape{s.a_rows, s.a_cols}), b(mb::Shape{s.b_rows, s.b_cols});
+  fill(a, 1.0f);
+  fill(b, 0.01f);
+  const mb::index_t rows = s.trans_a ? s.a_cols : s.a_rows, cols = s.trans_b ? s.b_rows : s.b_cols;
+  const mb::index_t inner = s.trans_a ? s.a_rows : s.a_cols;
+  mb::Tensor<float> c(mb::Shape{rows, cols});
+  const auto run = [&] { mb::ops<mb::cpu>::gemm<float>(std::as_const(a).view(), s.trans_a, std::as_const(b).view(), s.trans_b, c.view()); };
+  for (int w = 0; w < warmup_steps; ++w) run();  // packing space sized, thread choice measured
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(inner) *
+                       static_cast<double>(state.iterations());
+  state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["pct_fma"] =
+      benchmark::Counter(100.0 * flops / 1e9 / fma_ceiling_gflops() / static_cast<double>(Eigen::nbThreads()),
+                         benchmark::Counter::kIsRate);
+  state.counters["threads"] = Eigen::nbThreads();
+  state.SetLabel(s.name);
+}
+
 // ---- memory-bound update --------------------------------------------------------------------
 void BM_MomentumUpdate(benchmark::State& state) {
   const auto n = static_cast<mb::index_t>(state.range(0));
@@ -289,6 +337,11 @@ void step_args(benchmark::internal::Benchmark* b) {
   for (int model : {0, 1})
     for (int batch : {1, 10, 100, 1000, 10000, 60000}) b->Args({model, batch});
 }
+void product_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"product", "batch"});
+  for (int product = 0; product < 5; ++product)
+    for (int batch : {1000, 10000, 60000}) b->Args({product, batch});
+}
 void epoch_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"model", "batch"});
   for (int model : {0, 1})
@@ -301,6 +354,7 @@ BENCHMARK(BM_FmaCeiling)->UseRealTime();
 BENCHMARK(BM_Step)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_StepSeparate)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Epoch)->Apply(epoch_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Product)->Apply(product_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MomentumUpdate)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdamUpdate)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdamUpdateReference)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
