@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 #include <Eigen/Core>
 
@@ -148,16 +149,31 @@ inline bool packs_a(Operand<T> a, Index cols) {
 }
 
 // ap[p·R + r] = op(A)(i0 + r, p0 + p) for r < rows, p < kc, of a transposed op(A): R
-// contiguous scalars per p (a loop of known length: no call to memmove), from
+// contiguous scalars per p (a copy of known length, which the compiler inlines), from
 // a[(p0 + p)·stride + i0 + r], or from a[index[p0 + p]·stride + i0 + r] when gathered.
+//
+// Gathered, each p starts in a row of its own, a miss the hardware prefetcher cannot
+// foresee (for model B's X[rows]ᵀ·D, 512 rows of the data set per sliver, most of them
+// not cached): the values of the row pack_ahead steps on are requested first. In B's step
+// at batch 60000 (perf, AMD EPYC Zen 5) the packing took 10% of the time without it, 6%
+// with 8 rows ahead and 5.5% with 32 or 64.
+inline constexpr Index pack_ahead = 32;
+
 template <class T>
 inline void pack_a(Operand<T> a, Index i0, Index rows, Index p0, Index kc, T* ap) {
   constexpr Index R = rows_per_block;
   for (Index p = 0; p < kc; ++p) {
     const Index row = a.index ? static_cast<Index>(a.index[p0 + p]) : p0 + p;
     const T* src = a.data + row * a.stride + i0;
+#if defined(__GNUC__)
+    if (a.index && p + pack_ahead < kc) {
+      const T* ahead = a.data + static_cast<Index>(a.index[p0 + p + pack_ahead]) * a.stride + i0;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + R - 1);
+    }
+#endif
     if (rows == R)
-      for (Index r = 0; r < R; ++r) ap[p * R + r] = src[r];
+      std::memcpy(ap + p * R, src, R * sizeof(T));
     else
       for (Index r = 0; r < rows; ++r) ap[p * R + r] = src[r];
   }
