@@ -133,9 +133,13 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: the packed product over chunks, column block
   // a 3-chunk product are two blocks of packed B (nc ≈ 1 MiB / kc); rows that leave 1, 8
   // and 5 rows in the last register block (12 rows with 32 vector registers, 6 with 16).
   // A transposed op(A) is read in place unless its row stride (its rows) is a multiple of
-  // 1 KiB: 256 rows are packed in float and double, 128 rows in double only.
+  // 1 KiB: 256 rows are packed in float and double, 128 rows in double only. 2·kc + 1 is
+  // three chunks whose last one is shorter (in float 342, 342, 341), under 800 columns: the
+  // last chunk once took wider blocks of B than the packing space held (a heap overrun that
+  // the sanitizer build reports).
   const mb::index_t kc = kc_max<T>;
   check_cases<T>({{25, 33, kc, false, false},
+                  {40, 800, 2 * kc + 1, false, false},
                   {20, 64, kc + 1, false, false},
                   {17, 750, 2 * kc + 76, false, false},
                   {100, 40, 40, false, false},

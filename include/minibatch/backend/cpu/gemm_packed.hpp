@@ -280,12 +280,16 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
   }
   const Index chunk = chunk_size<T>(inner);
   const bool packed_a = packs_a(a, cols);
+  // Blocks of B as wide as a whole chunk's, in every chunk: a shorter last chunk would take
+  // wider ones (block_cols rounds to whole slivers), and its block and sliver of A would
+  // then overrun `space` (inner 1025 and cols ≥ 768 in floats: chunks of 342 and 341,
+  // blocks of 736 and 768 columns).
+  const Index nc_max = block_cols<T>(chunk);
   for (Index p0 = 0; p0 < inner; p0 += chunk) {
     const Index kc = std::min(chunk, inner - p0);
     const small::Start start = p0 > 0 || beta == T(1) ? small::Start::load
                                : beta == T(0)         ? small::Start::zero
                                                       : small::Start::scaled;
-    const Index nc_max = block_cols<T>(kc);
     for (Index j0 = 0; j0 < cols; j0 += nc_max) {
       const Index nc = std::min(nc_max, cols - j0);
       T* bp = space;
