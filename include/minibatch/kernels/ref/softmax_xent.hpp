@@ -31,6 +31,7 @@ T softmax_xent(const T* logits, const std::int32_t* labels, T* dlogits, std::siz
                          "softmax_xent: row ", i, " has label ", labels[i], ", outside [0, ",
                          classes, ")");
   }
+  constexpr std::size_t kept = 64;
   const double inv_n = 1.0 / static_cast<double>(n);
   double loss = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -40,13 +41,23 @@ T softmax_xent(const T* logits, const std::int32_t* labels, T* dlogits, std::siz
     for (std::size_t j = 1; j < classes; ++j) {
       if (static_cast<double>(z[j]) > zmax) zmax = static_cast<double>(z[j]);
     }
+    // A row's first `kept` exponentials are kept in e for the gradient; any past them are
+    // computed again there (the same values). In model A's step at batch 10000 (10 classes)
+    // the loss and gradient took 4.3% of the time with every exponential computed twice,
+    // 2.6% with each once (perf, AMD EPYC Zen 5).
+    double e[kept];
     double sum = 0.0;
-    for (std::size_t j = 0; j < classes; ++j) sum += std::exp(static_cast<double>(z[j]) - zmax);
+    for (std::size_t j = 0; j < classes; ++j) {
+      const double ej = std::exp(static_cast<double>(z[j]) - zmax);
+      if (j < kept) e[j] = ej;
+      sum += ej;
+    }
     loss += std::log(sum) - (static_cast<double>(z[label]) - zmax);
     if (dlogits) {
       T* d = dlogits + i * classes;
       for (std::size_t j = 0; j < classes; ++j) {
-        const double p = std::exp(static_cast<double>(z[j]) - zmax) / sum;
+        const double ej = j < kept ? e[j] : std::exp(static_cast<double>(z[j]) - zmax);
+        const double p = ej / sum;
         d[j] = static_cast<T>((p - (j == label ? 1.0 : 0.0)) * inv_n);
       }
     }
