@@ -259,7 +259,9 @@ void BM_Product(benchmark::State& state) {
   const mb::index_t rows = s.trans_a ? s.a_cols : s.a_rows, cols = s.trans_b ? s.b_rows : s.b_cols;
   const mb::index_t inner = s.trans_a ? s.a_rows : s.a_cols;
   mb::Tensor<float> c(mb::Shape{rows, cols});
-  const auto run = [&] { mb::ops<mb::cpu>::gemm<float>(std::as_const(a).view(), s.trans_a, std::as_const(b).view(), s.trans_b, c.view()); };
+  const auto run = [&] {
+    mb::ops<mb::cpu>::gemm<float>(std::as_const(a).view(), s.trans_a, std::as_const(b).view(), s.trans_b, c.view());
+  };
   for (int w = 0; w < warmup_steps; ++w) run();  // packing space sized, thread choice measured
   for (auto _ : state) {
     run();
