@@ -3,7 +3,7 @@
 // dimension up to 16, with column and inner tails shorter than a packet), the thin
 // matrix-vector paths, the packed product (backend/cpu/gemm_packed.hpp: several chunks of
 // the inner dimension, several column blocks, partial register blocks at the right and
-// bottom edges) and Eigen's GEMM for narrower products; every transpose, β = 0 (which must
+// bottom edges), a narrow C computed as its transpose, and Eigen's GEMM; every transpose, β = 0 (which must
 // ignore NaN in C), β = 1 and other β, float and double, and operands that are not
 // packet-aligned. Built with OpenMP, it also checks that 1 and 2 threads give the same bits.
 #include <doctest/doctest.h>
@@ -149,16 +149,37 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: the packed product over chunks, column block
                  {T(0), T(1), T(-0.75)});
 }
 
+TEST_CASE_TEMPLATE("ops<cpu>::gemm: a C narrower than a register block, computed as its transpose", T, float, double) {
+  // Cᵀ = op(B)ᵀ·op(A)ᵀ by the packed kernels, then copied across with β: the output layer's
+  // 10 columns (forward and weight gradient), one column short of a register block, and 2
+  // and 3 columns (Eigen's GEMM unless op(A) is transposed); inner dimensions of several
+  // chunks, rows that leave partial register blocks of Cᵀ's columns.
+  namespace cb = minibatch::cpu_backend;
+  const mb::index_t kc = cb::packed::kc_max<T>, narrow = cb::packed::cols_per_block<T> - 1;
+  CHECK(cb::computes_transpose<T>(300, 10, false) == !cb::packs<T>(10));
+  CHECK(cb::computes_transpose<T>(40, narrow, true));
+  CHECK(cb::computes_transpose<T>(40, 2, true));
+  CHECK_FALSE(cb::computes_transpose<T>(40, 3, false));
+  check_cases<T>({{300, 10, 2 * kc + 1, false, false},
+                  {601, 10, 512, false, false},
+                  {40, narrow, kc + 3, false, false},
+                  {cb::packed::cols_per_block<T>, narrow, 30, false, false},
+                  {77, 3, 200, false, false},
+                  {45, 2, kc + 7, false, false}},
+                 {T(0), T(1), T(-0.75)});
+}
+
 #if defined(_OPENMP)
 TEST_CASE_TEMPLATE("ops<cpu>::gemm: 1 and 2 threads give the same bits", T, float, double) {
-  // Slabs by rows and by columns, packed (≥ 2 packets of columns) and Eigen's (10 columns),
-  // with partial register blocks and more than one chunk of the inner dimension.
+  // Slabs by rows and by columns, packed (≥ 2 packets of columns), of the transpose (10
+  // columns; 3 with A transposed) and Eigen's (3 columns), with partial register blocks and
+  // more than one chunk of the inner dimension.
   const mb::index_t kc = minibatch::cpu_backend::packed::kc_max<T>;
   int compared = 0;
   for (const bool trans_a : {false, true})
     for (const bool trans_b : {false, true})
       for (const Case k : {Case{301, 70, kc + 5, trans_a, trans_b}, Case{40, 333, 90, trans_a, trans_b},
-                           Case{300, 10, 200, trans_a, trans_b}})
+                           Case{300, 10, 200, trans_a, trans_b}, Case{300, 3, 200, trans_a, trans_b}})
         for (const T beta : {T(0), T(0.5)}) {
           mb::Rng rng(7);
           mb::Tensor<T> a(k.trans_a ? mb::Shape{k.inner, k.rows} : mb::Shape{k.rows, k.inner});
@@ -173,6 +194,6 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: 1 and 2 threads give the same bits", T, floa
           CHECK(std::memcmp(c1.data(), c2.data(), sizeof(T) * static_cast<std::size_t>(c1.size())) == 0);
           ++compared;
         }
-  CHECK(compared == 24);
+  CHECK(compared == 32);
 }
 #endif

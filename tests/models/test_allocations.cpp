@@ -188,13 +188,19 @@ TEST_CASE("Shape::operator[] builds no error message when the axis is in range")
   CHECK_THROWS_WITH_AS(big[2], "Shape[123456789, 987654321]: axis 2 out of range for rank 2", mb::index_error);
 }
 
-TEST_CASE("ops<cpu>::gemm allocates nothing once warm, packed or through Eigen, and matches a plain loop") {
-  // 70×300 by 300×300 takes the packed kernels (gemm_packed.hpp); by 300×20, narrower than
-  // a register block, Eigen's blocked GEMM. Either packs into a per-thread buffer sized by
-  // the first calls (Eigen's own product takes blocks above EIGEN_STACK_ALLOCATION_LIMIT
-  // from the heap on every call).
-  const mb::index_t m = 70, k = 300;
-  for (const mb::index_t n : {mb::index_t{300}, mb::index_t{20}})
+TEST_CASE("ops<cpu>::gemm allocates nothing once warm, by each of its methods, and matches a plain loop") {
+  // 70×300 by 300×300 takes the packed kernels (gemm_packed.hpp); by 300 × (one column
+  // less than a register block) the packed product of the transpose into a second buffer;
+  // by 300×3 Eigen's blocked GEMM unless A is transposed. Each packs into a per-thread
+  // buffer sized by the first calls (Eigen's own product takes blocks above
+  // EIGEN_STACK_ALLOCATION_LIMIT from the heap on every call).
+  namespace cb = minibatch::cpu_backend;
+  const mb::index_t m = 70, k = 300, narrow = cb::packed::cols_per_block<float> - 1;
+  CHECK(cb::packs<float>(300));
+  CHECK(cb::computes_transpose<float>(m, narrow, false));
+  CHECK_FALSE(cb::computes_transpose<float>(m, 3, false));
+  CHECK_FALSE(cb::packs<float>(3));
+  for (const mb::index_t n : {mb::index_t{300}, narrow, mb::index_t{3}})
     for (const bool trans_a : {false, true})
       for (const bool trans_b : {false, true})
         for (const float beta : {0.0f, 0.5f}) {

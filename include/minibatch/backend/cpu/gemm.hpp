@@ -3,8 +3,17 @@
 //  - Small batches (a side of at most 16 rows): gemm_small.hpp, straight from the operands.
 //  - Everything else at least one register block wide (2 packets of columns, 32 floats with
 //    AVX-512): gemm_packed.hpp, our blocked product around the same register kernel.
-//  - Narrower products (the 10 columns of an output layer): Eigen's own GEMM (its packing
-//    routines and GEBP micro-kernel), driven here with its blocks in our buffer.
+//  - Narrower products with at least a register block's width of rows (the 10 columns of an
+//    output layer, forward Z = H·W and weight gradient dW = Hᵀ·dZ): the packed product of
+//    the transpose, Cᵀ = op(B)ᵀ·op(A)ᵀ, which is wide, into a per-thread buffer, then
+//    C ← β·C + (Cᵀ)ᵀ. Eigen's GEMM, which the packed one replaced for these, fills 10 of
+//    its 48 lanes: on AMD EPYC (Zen 5, AVX-512, one thread) the transpose was 1.0–1.4×
+//    faster for the forward products and 1.6–3.2× for the weight gradients of models A and
+//    B at batch 1000–60000, the copy included (benchmarks/RESULTS.md). Not for C of 2 or
+//    3 columns with op(A) not transposed: there Eigen's was as fast or up to 1.4× faster.
+//  - Narrower ones still (C under a register block both ways, e.g. 20 × 20 × 300): Eigen's
+//    own GEMM (its packing routines and GEBP micro-kernel), driven here with its blocks in
+//    our buffer.
 //  - gemm_rows: the packed product with op(A) the rows of a data set that a minibatch names
 //    (or their transpose), read in place through the index: the first layer's products
 //    without the gather that would copy the batch first.
@@ -96,6 +105,13 @@ class PackingBuffer {
   }
 
   static PackingBuffer& this_thread() {
+    static thread_local PackingBuffer buffer;
+    return buffer;
+  }
+
+  // A second one per thread, for the transposed result of a narrow product (transposed
+  // below), which must outlive the packing into this_thread()'s.
+  static PackingBuffer& for_results() {
     static thread_local PackingBuffer buffer;
     return buffer;
   }
@@ -372,6 +388,33 @@ void blocked(Operand<T> op_a, Operand<T> op_b, T* c, Eigen::Index rows, Eigen::I
   serial_product(method_of<T>(packed, rows, cols, inner), op_a, op_b, c, cols, rows, cols, inner, beta);
 }
 
+// Whether C[rows × cols] = op(A)·op(B) is computed as its transpose: narrower than a
+// register block, with at least a register block's width of rows, and 4 columns or more
+// unless op(A) is transposed (above).
+template <class T>
+bool computes_transpose(Eigen::Index rows, Eigen::Index cols, bool trans_a) {
+  return !packs<T>(cols) && packs<T>(rows) && (trans_a || cols >= 4);
+}
+
+// C[rows × cols] ← op(A)·op(B) + β·C as Cᵀ = op(B)ᵀ·op(A)ᵀ, by the packed kernels into this
+// thread's for_results() buffer (on up to `threads` threads, in slabs), then copied across.
+// The same bits on any number of threads, as blocked's are.
+template <class T>
+void transposed(Operand<T> op_a, Operand<T> op_b, T* c, Eigen::Index rows, Eigen::Index cols, Eigen::Index inner,
+                T beta, int threads) {
+  T* ct = PackingBuffer<T>::for_results().reserve(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
+  blocked(Operand<T>{op_b.data, op_b.stride, !op_b.transposed}, Operand<T>{op_a.data, op_a.stride, !op_a.transposed},
+          ct, cols, rows, inner, T(0), threads);
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    T* row = c + i * cols;
+    const T* from = ct + i;
+    if (beta == T(0))
+      for (Eigen::Index j = 0; j < cols; ++j) row[j] = from[j * rows];
+    else
+      for (Eigen::Index j = 0; j < cols; ++j) row[j] = beta * row[j] + from[j * rows];
+  }
+}
+
 // C ← op(A)·op(B) + β·C on at most `threads` threads (1 without OpenMP); the public gemm
 // below chooses `threads`.
 template <class T>
@@ -432,8 +475,9 @@ void gemm(TensorView<const T, cpu> a, bool trans_a, TensorView<const T, cpu> b, 
     return;
   }
 
-  blocked(Operand<T>{a.data(), A.cols(), trans_a}, Operand<T>{b.data(), Bm.cols(), trans_b}, c.data(), rows, cols,
-          inner, beta, threads);
+  const Operand<T> op_a{a.data(), A.cols(), trans_a}, op_b{b.data(), Bm.cols(), trans_b};
+  if (computes_transpose<T>(rows, cols, trans_a)) transposed(op_a, op_b, c.data(), rows, cols, inner, beta, threads);
+  else blocked(op_a, op_b, c.data(), rows, cols, inner, beta, threads);
 }
 
 // Runs product(threads) on Eigen::nbThreads() threads or on one, as ThreadChoice decides for
