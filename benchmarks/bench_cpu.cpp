@@ -23,7 +23,8 @@
 //                              scalar, whichever this build targets): this core's GFLOP/s.
 //   BM_Product/<product>/<batch>  one matrix product of model B's step alone, through
 //                              ops<cpu>::gemm (product 0: X·W1, 1: H·W2, 2: dZ·W2ᵀ, 3: Hᵀ·dZ
-//                              for W2, 4: Xᵀ·dZ for W1; X's rows contiguous): how close the
+//                              for W2, 4: Xᵀ·dZ for W1; X's rows contiguous; 5: H·W3 and
+//                              6: Hᵀ·dZ for W3, the output layer's 10 columns): how close the
 //                              packed kernels come to the FMA ceiling without the rest of a step.
 //
 // Counters: GFLOPs = the FLOPs of the matrix products per second: per example, 2 per
@@ -248,7 +249,9 @@ void BM_Product(benchmark::State& state) {
                            {n, hidden, false, hidden, hidden, false, "H·W2"},
                            {n, hidden, false, hidden, hidden, true, "dZ·W2ᵀ"},
                            {n, hidden, true, n, hidden, false, "Hᵀ·dZ"},
-                           {n, features, true, n, hidden, false, "Xᵀ·dZ"}};
+                           {n, features, true, n, hidden, false, "Xᵀ·dZ"},
+                           {n, hidden, false, hidden, classes, false, "H·W3"},
+                           {n, hidden, true, n, classes, false, "Hᵀ·dZ3"}};
   const Shape3& s = shapes[product];
   const auto fill = [](mb::Tensor<float>& t, float scale) {
     for (mb::index_t i = 0; i < t.size(); ++i) t.data()[i] = scale * static_cast<float>((i * 7919) % 1000) / 1000.0f;
@@ -341,7 +344,7 @@ void step_args(benchmark::internal::Benchmark* b) {
 }
 void product_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"product", "batch"});
-  for (int product = 0; product < 5; ++product)
+  for (int product = 0; product < 7; ++product)
     for (int batch : {1000, 10000, 60000}) b->Args({product, batch});
 }
 void epoch_args(benchmark::internal::Benchmark* b) {
