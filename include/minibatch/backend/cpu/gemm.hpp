@@ -11,9 +11,9 @@
 //    faster for the forward products and 1.6–3.2× for the weight gradients of models A and
 //    B at batch 1000–60000, the copy included (benchmarks/RESULTS.md). Not for C of 2 or
 //    3 columns with op(A) not transposed: there Eigen's was as fast or up to 1.4× faster.
-//  - Narrower ones still (C under a register block both ways, e.g. 20 × 20 × 300): Eigen's
-//    own GEMM (its packing routines and GEBP micro-kernel), driven here with its blocks in
-//    our buffer.
+//  - The other narrow products (C under a register block both ways, e.g. 20 × 20 × 300, and
+//    those 2- and 3-column ones): Eigen's own GEMM (its packing routines and GEBP
+//    micro-kernel), driven here with its blocks in our buffer.
 //  - gemm_rows: the packed product with op(A) the rows of a data set that a minibatch names
 //    (or their transpose), read in place through the index: the first layer's products
 //    without the gather that would copy the batch first.

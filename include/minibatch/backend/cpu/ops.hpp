@@ -8,9 +8,9 @@
 // fused pass; the compiler vectorises it), except Adam's, RMSProp's and Adagrad's, whose
 // square roots only vectorize as Eigen's packet math (adaptive.hpp). Matrix products are
 // our register-blocked kernels on Eigen's packets (small batches unpacked, larger products
-// packed, a narrow C computed as its wide transpose; Eigen's own GEMM only for C under a
-// register block both ways), without heap allocation, on several OpenMP threads only when the product is large enough to gain
-// from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
+// packed, a narrow C computed as its wide transpose; Eigen's own GEMM for the rest of the
+// narrow products), without heap allocation, on several OpenMP threads only when the
+// product is large enough to gain from them (gemm.hpp). Row-wise work (bias + activation, losses, gathers) is the
 // reference loop over each row.
 // Conventions: gradients overwrite their output; losses are means over the batch and are
 // written to a one-element tensor on the backend (so a device backend need not sync).
