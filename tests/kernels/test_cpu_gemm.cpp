@@ -3,13 +3,15 @@
 // dimension up to 16, with column and inner tails shorter than a packet), the thin
 // matrix-vector paths, the packed product (backend/cpu/gemm_packed.hpp: several chunks of
 // the inner dimension, several column blocks, partial register blocks at the right and
-// bottom edges), a narrow C computed as its transpose, and Eigen's GEMM; every transpose, β = 0 (which must
-// ignore NaN in C), β = 1 and other β, float and double, and operands that are not
-// packet-aligned. Built with OpenMP, it also checks that 1 and 2 threads give the same bits.
+// bottom edges), a narrow C computed as its transpose, and Eigen's GEMM; every transpose,
+// β = 0 (which must ignore NaN in C), β = 1 and other β, float and double, and operands
+// that are not packet-aligned; then shapes drawn at random from a fixed seed. Built with
+// OpenMP, it also checks that 1 and 2 threads give the same bits.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <utility>
@@ -105,6 +107,18 @@ void check_cases(const std::vector<Case>& cases, const std::vector<T>& betas) {
   MESSAGE(checked << " products checked");
 }
 
+// One dimension of a random product: small (the small-batch kernels and thin paths), a
+// layer's width, or within a few of a whole number of chunks of the inner dimension.
+template <class T>
+mb::index_t random_dimension(mb::Rng& rng) {
+  const mb::index_t kc = minibatch::cpu_backend::packed::kc_max<T>;
+  switch (rng.below(3)) {
+    case 0: return 1 + static_cast<mb::index_t>(rng.below(20));
+    case 1: return 21 + static_cast<mb::index_t>(rng.below(280));
+    default: return (1 + static_cast<mb::index_t>(rng.below(2))) * kc - 4 + static_cast<mb::index_t>(rng.below(9));
+  }
+}
+
 // Every product of a small size with two large ones, the small size in each dimension.
 template <class T>
 void check_shapes(const std::vector<mb::index_t>& small, const std::vector<mb::index_t>& large) {
@@ -167,6 +181,24 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: a C narrower than a register block, computed
                   {77, 3, 200, false, false},
                   {45, 2, kc + 7, false, false}},
                  {T(0), T(1), T(-0.75)});
+}
+
+TEST_CASE_TEMPLATE("ops<cpu>::gemm matches a plain loop on random shapes from a fixed seed", T, float, double) {
+  // Each dimension drawn by random_dimension, every transpose; β ∈ {0, 1, 0.5}. The seed and
+  // the count are fixed so that a failure reproduces; MINIBATCH_GEMM_SEED and
+  // MINIBATCH_GEMM_PRODUCTS run another or a longer sweep (under the sanitizers, say).
+  const char* seed_text = std::getenv("MINIBATCH_GEMM_SEED");
+  const char* count_text = std::getenv("MINIBATCH_GEMM_PRODUCTS");
+  const std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : 20261203;
+  const long count = count_text ? std::strtol(count_text, nullptr, 10) : 60;
+  mb::Rng rng(seed);
+  std::vector<Case> cases;
+  while (static_cast<long>(cases.size()) < count) {
+    const Case k{random_dimension<T>(rng), random_dimension<T>(rng), random_dimension<T>(rng), false, false};
+    if (k.rows * k.cols * k.inner <= 4'000'000) cases.push_back(k);  // keeps the plain loop quick
+  }
+  INFO("seed " << seed << ", " << count << " shapes");
+  check_cases<T>(cases, {T(0), T(1), T(0.5)});
 }
 
 #if defined(_OPENMP)

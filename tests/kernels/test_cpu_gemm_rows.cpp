@@ -2,12 +2,13 @@
 // ops<cpu>::gemm on the same rows gathered first: the same bits, for X[rows]·op(B) (the first
 // layer's forward product) and X[rows]ᵀ·op(B) (its weight gradient), with indices in any
 // order and repeated, over shapes that leave partial register blocks at the bottom and right
-// edges and split the inner dimension into more than one chunk; 1 and 2 threads (with
+// edges and split the inner dimension into more than one chunk, and shapes drawn at random; 1 and 2 threads (with
 // OpenMP); and the bad calls: an index out of range, a batch or a C too small for the packed
 // kernels, shapes that do not match.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -111,6 +112,29 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm_rows gives the bits of gemm on the gathered r
     compared += 8;
   }
   CHECK(compared == 64);
+  CHECK(differ == 0);
+}
+
+TEST_CASE_TEMPLATE("ops<cpu>::gemm_rows gives the bits of gemm on random shapes from a fixed seed", T, float, double) {
+  // Widths from 1 to past a chunk, batches from just past the small-batch kernels to past a
+  // chunk, C from one register block to several; MINIBATCH_GEMM_SEED and
+  // MINIBATCH_GEMM_PRODUCTS run another or a longer sweep.
+  using minibatch::cpu_backend::packed::cols_per_block;
+  using minibatch::cpu_backend::packed::kc_max;
+  const char* seed_text = std::getenv("MINIBATCH_GEMM_SEED");
+  const char* count_text = std::getenv("MINIBATCH_GEMM_PRODUCTS");
+  const std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : 20261203;
+  const long count = count_text ? std::strtol(count_text, nullptr, 10) : 12;
+  mb::Rng rng(seed);
+  INFO("seed " << seed << ", " << count << " shapes");
+  int differ = 0;
+  for (long n = 0; n < count; ++n) {
+    const auto draw = [&](mb::index_t from, mb::index_t to) {
+      return from + static_cast<mb::index_t>(rng.below(static_cast<std::uint64_t>(to - from + 1)));
+    };
+    const Product k{draw(1, kc_max<T> + 40), draw(17, kc_max<T> + 40), draw(cols_per_block<T>, 12 * cols_per_block<T>)};
+    differ += differing<T>(k, 0);
+  }
   CHECK(differ == 0);
 }
 
