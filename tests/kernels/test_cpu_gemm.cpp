@@ -11,12 +11,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <utility>
 #include <vector>
 
+#include "kernels/random_sweep.hpp"
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/core/rng.hpp"
 #include "minibatch/tensor/tensor.hpp"
@@ -184,20 +184,16 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm: a C narrower than a register block, computed
 }
 
 TEST_CASE_TEMPLATE("ops<cpu>::gemm matches a plain loop on random shapes from a fixed seed", T, float, double) {
-  // Each dimension drawn by random_dimension, every transpose; β ∈ {0, 1, 0.5}. The seed and
-  // the count are fixed so that a failure reproduces; MINIBATCH_GEMM_SEED and
-  // MINIBATCH_GEMM_PRODUCTS run another or a longer sweep (under the sanitizers, say).
-  const char* seed_text = std::getenv("MINIBATCH_GEMM_SEED");
-  const char* count_text = std::getenv("MINIBATCH_GEMM_PRODUCTS");
-  const std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : 20261203;
-  const long count = count_text ? std::strtol(count_text, nullptr, 10) : 60;
-  mb::Rng rng(seed);
+  // Each dimension drawn by random_dimension, every transpose; β ∈ {0, 1, 0.5}; the seed and
+  // the count from random_sweep.
+  const RandomSweep sweep = random_sweep(60);
+  mb::Rng rng(sweep.seed);
   std::vector<Case> cases;
-  while (static_cast<long>(cases.size()) < count) {
+  while (static_cast<long>(cases.size()) < sweep.count) {
     const Case k{random_dimension<T>(rng), random_dimension<T>(rng), random_dimension<T>(rng), false, false};
     if (k.rows * k.cols * k.inner <= 4'000'000) cases.push_back(k);  // keeps the plain loop quick
   }
-  INFO("seed " << seed << ", " << count << " shapes");
+  INFO("seed " << sweep.seed << ", " << sweep.count << " shapes");
   check_cases<T>(cases, {T(0), T(1), T(0.5)});
 }
 

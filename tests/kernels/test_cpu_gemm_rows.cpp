@@ -8,11 +8,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "kernels/random_sweep.hpp"
 #include "minibatch/backend/cpu/ops.hpp"
 #include "minibatch/core/error.hpp"
 #include "minibatch/core/rng.hpp"
@@ -117,18 +117,14 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm_rows gives the bits of gemm on the gathered r
 
 TEST_CASE_TEMPLATE("ops<cpu>::gemm_rows gives the bits of gemm on random shapes from a fixed seed", T, float, double) {
   // Widths from 1 to past a chunk, batches from just past the small-batch kernels to past a
-  // chunk, C from one register block to several; MINIBATCH_GEMM_SEED and
-  // MINIBATCH_GEMM_PRODUCTS run another or a longer sweep.
+  // chunk, C from one register block to several; the seed and the count from random_sweep.
   using minibatch::cpu_backend::packed::cols_per_block;
   using minibatch::cpu_backend::packed::kc_max;
-  const char* seed_text = std::getenv("MINIBATCH_GEMM_SEED");
-  const char* count_text = std::getenv("MINIBATCH_GEMM_PRODUCTS");
-  const std::uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : 20261203;
-  const long count = count_text ? std::strtol(count_text, nullptr, 10) : 12;
-  mb::Rng rng(seed);
-  INFO("seed " << seed << ", " << count << " shapes");
+  const RandomSweep sweep = random_sweep(12);
+  mb::Rng rng(sweep.seed);
+  INFO("seed " << sweep.seed << ", " << sweep.count << " shapes");
   int differ = 0;
-  for (long n = 0; n < count; ++n) {
+  for (long n = 0; n < sweep.count; ++n) {
     const auto draw = [&](mb::index_t from, mb::index_t to) {
       return from + static_cast<mb::index_t>(rng.below(static_cast<std::uint64_t>(to - from + 1)));
     };
