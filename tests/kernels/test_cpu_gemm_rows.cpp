@@ -2,9 +2,9 @@
 // ops<cpu>::gemm on the same rows gathered first: the same bits, for X[rows]·op(B) (the first
 // layer's forward product) and X[rows]ᵀ·op(B) (its weight gradient), with indices in any
 // order and repeated, over shapes that leave partial register blocks at the bottom and right
-// edges and split the inner dimension into more than one chunk, and shapes drawn at random; 1 and 2 threads (with
-// OpenMP); and the bad calls: an index out of range, a batch or a C too small for the packed
-// kernels, shapes that do not match.
+// edges and split the inner dimension into more than one chunk, and shapes drawn at random;
+// 1 and 2 threads (with OpenMP); and the bad calls: an index out of range, a batch or a C too
+// small for the packed kernels, shapes that do not match.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -128,8 +128,9 @@ TEST_CASE_TEMPLATE("ops<cpu>::gemm_rows gives the bits of gemm on random shapes 
     const auto draw = [&](mb::index_t from, mb::index_t to) {
       return from + static_cast<mb::index_t>(rng.below(static_cast<std::uint64_t>(to - from + 1)));
     };
-    const Product k{draw(1, kc_max<T> + 40), draw(17, kc_max<T> + 40), draw(cols_per_block<T>, 12 * cols_per_block<T>)};
-    differ += differing<T>(k, 0);
+    const mb::index_t width = draw(1, kc_max<T> + 40);
+    const mb::index_t batch = draw(minibatch::cpu_backend::small::max_small + 1, kc_max<T> + 40);  // read in place
+    differ += differing<T>(Product{width, batch, draw(cols_per_block<T>, 12 * cols_per_block<T>)}, 0);
   }
   CHECK(differ == 0);
 }
