@@ -11,12 +11,19 @@
 // every batch of 60000 examples, to the last kernel's end (1 epoch at batch ≤ 10, else the
 // median of 3).
 //
+// Products (--products A,B): each matrix product of the model's step alone, as Mlp issues it
+// through ops<cuda>::gemm (forward of layer l: a·W_l; weight gradient: aᵀ·δ; input gradient of
+// layers 2…: δ·W_lᵀ), on random operands of the step's shapes: K calls captured in one CUDA
+// graph (K such that a replay lasts ~10 ms), 5 replays, the median per call. Launches are gone,
+// so this is the time cuBLAS's kernel choice takes on the device, and the sum over a step's
+// products set against the graph step's time shows what the other kernels cost.
+//
 // Output: one JSON object per measurement (JSON Lines, the format of torch_cuda.py, which
 // times PyTorch on the same workloads; gpu_table.py puts both side by side). Each record
 // carries the device allocations made while it was timed (0 expected) and the last loss.
 //
 //   bench_gpu [--out FILE] [--batches 1,10,...] [--models A,B] [--epoch-models B]
-//             [--modes eager,graph] [--time-limit SECONDS] [--quick]
+//             [--products A,B] [--modes eager,graph] [--time-limit SECONDS] [--quick]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -42,6 +49,7 @@ struct Args {
   std::vector<mb::index_t> batches{1, 10, 100, 1000, 10000, 60000};
   std::vector<std::string> models{"A", "B"};
   std::vector<std::string> epoch_models{"B"};
+  std::vector<std::string> products;
   std::vector<std::string> modes{"eager", "graph"};
   double time_limit = 150;
   bool quick = false;
@@ -69,6 +77,7 @@ Args parse(int argc, char** argv) {
       for (const auto& b : split(value())) a.batches.push_back(std::stoull(b));
     } else if (flag == "--models") a.models = split(value());
     else if (flag == "--epoch-models") a.epoch_models = split(value());
+    else if (flag == "--products") a.products = split(value());
     else if (flag == "--modes") a.modes = split(value());
     else if (flag == "--time-limit") a.time_limit = std::stod(value());
     else if (flag == "--quick") a.quick = true;
@@ -185,6 +194,78 @@ mb::data::Dataset uniform_data(mb::index_t rows) {
   return d;
 }
 
+// One matrix product of a step: C[rows × cols] ← op(A)·op(B), op(A) rows × inner.
+struct Product {
+  std::string name;
+  mb::index_t rows, cols, inner;
+  bool trans_a, trans_b;
+};
+
+// The products of one training step of the MLP `widths` at `batch`, in the order Mlp issues
+// them on the GPU (the first layer reads the gathered batch, so no product is indexed).
+std::vector<Product> products_of(const std::vector<mb::index_t>& widths, mb::index_t batch) {
+  std::vector<Product> forward, backward;
+  for (std::size_t l = 1; l < widths.size(); ++l) {
+    const mb::index_t in = widths[l - 1], out = widths[l];
+    const std::string layer = std::to_string(l);
+    forward.push_back({"forward " + layer, batch, out, in, false, false});
+    backward.push_back({"weight gradient " + layer, in, out, batch, true, false});
+    if (l > 1) backward.push_back({"input gradient " + layer, batch, in, out, false, true});
+  }
+  std::vector<Product> all = forward;
+  all.insert(all.end(), backward.rbegin(), backward.rend());
+  return all;
+}
+
+// A device tensor of the given shape, uniform in [-1, 1).
+mb::Tensor<float, mb::cuda> random_tensor(mb::index_t rows, mb::index_t cols, mb::Rng& rng) {
+  std::vector<float> host(rows * cols);
+  for (float& x : host) x = static_cast<float>(2 * rng.uniform() - 1);
+  return mb::Tensor<float, mb::cuda>(mb::Shape{rows, cols}, std::span<const float>(host));
+}
+
+// Milliseconds per call of `call` on the context's stream: K calls captured in one CUDA graph,
+// K such that a replay lasts ~10 ms (at least 5 calls, at most 1000), then the median of 5
+// replays over K. Two eager calls first warm cuBLAS up (its heuristics, its handle).
+template <class Call>
+double graph_ms_per_call(Call&& call, Events& events) {
+  const cudaStream_t stream = mb::cuda_backend::context().stream();
+  call();
+  events.start();
+  call();
+  const double estimate_ms = std::max(events.stop_ms(), 1e-4);
+  const int k = std::clamp(static_cast<int>(std::ceil(10.0 / estimate_ms)), 5, 1000);
+  cudaGraph_t graph = nullptr;
+  MINIBATCH_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  try {
+    for (int i = 0; i < k; ++i) call();
+  } catch (...) {  // leave the stream out of capture mode, as StepGraph does
+    cudaStreamEndCapture(stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  MINIBATCH_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  MINIBATCH_CUDA_CHECK(made);
+  std::vector<double> per_call;
+  try {
+    MINIBATCH_CUDA_CHECK(cudaGraphLaunch(exec, stream));  // the first replay uploads the graph
+    for (int r = 0; r < 5; ++r) {
+      events.start();
+      MINIBATCH_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+      per_call.push_back(events.stop_ms() / k);
+    }
+  } catch (...) {
+    cudaGraphExecDestroy(exec);
+    throw;
+  }
+  cudaGraphExecDestroy(exec);
+  return median(per_call);
+}
+
 std::string json_number(double x) {
   if (!std::isfinite(x)) return "null";
   char buf[64];
@@ -262,6 +343,26 @@ int main(int argc, char** argv) {
       return ",\"epoch_s\":" + json_number(median(seconds)) + ",\"epochs_timed\":" + std::to_string(epochs) +
              ",\"examples\":" + std::to_string(rows);
     });
+    mb::Rng rng(11);
+    for (const auto& model : args.products)
+      for (const mb::index_t batch : args.batches) {
+        if (batch > rows) continue;
+        for (const Product& p : products_of(widths_of(model), batch)) {
+          if (out_of_time()) break;
+          const auto a = p.trans_a ? random_tensor(p.inner, p.rows, rng) : random_tensor(p.rows, p.inner, rng);
+          const auto b = p.trans_b ? random_tensor(p.cols, p.inner, rng) : random_tensor(p.inner, p.cols, rng);
+          mb::Tensor<float, mb::cuda> c(mb::Shape{p.rows, p.cols});
+          const double ms = graph_ms_per_call(
+              [&] { mb::ops<mb::cuda>::gemm<float>(a.view(), p.trans_a, b.view(), p.trans_b, c.view()); }, events);
+          const double flop =
+              2.0 * static_cast<double>(p.rows) * static_cast<double>(p.cols) * static_cast<double>(p.inner);
+          emit(head + ",\"kind\":\"product\",\"model\":\"" + model + "\",\"batch\":" + std::to_string(batch) +
+               ",\"product\":\"" + p.name + "\",\"rows\":" + std::to_string(p.rows) + ",\"cols\":" +
+               std::to_string(p.cols) + ",\"inner\":" + std::to_string(p.inner) + ",\"trans_a\":" +
+               (p.trans_a ? "true" : "false") + ",\"trans_b\":" + (p.trans_b ? "true" : "false") +
+               ",\"ms_median\":" + json_number(ms) + ",\"tflops\":" + json_number(flop / ms / 1e9) + "}");
+        }
+      }
     if (out_of_time()) std::fprintf(stderr, "bench_gpu: stopped at the time limit (%g s)\n", args.time_limit);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_gpu: %s\n", e.what());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # minibatch (bench_gpu) and PyTorch (torch_cuda.py: eager and CUDA graph) on the same GPU,
-# interleaved in one run: per-step timings of MLP A, then of MLP B, then epochs of B, each
-# ours first, then PyTorch's. Writes JSON Lines and the Markdown table (gpu_table.py) for
+# interleaved in one run: per-step timings of MLP A, then of MLP B, then epochs of B, then
+# each matrix product of both models' steps alone (where a step's time goes), each ours
+# first, then PyTorch's. Writes JSON Lines and the Markdown table (gpu_table.py) for
 # benchmarks/RESULTS.md into OUTDIR.
 #
 #   benchmarks/gpu/compare.sh [BENCH_GPU] [OUTDIR]
@@ -38,5 +39,11 @@ echo "== B per epoch: PyTorch"
 "$python" "$here/torch_cuda.py" --models --epoch-models B --no-peak --no-graph-check --time-limit "$limit" \
   --out "$out/pytorch_epochs.jsonl"
 cat "$out/pytorch_epochs.jsonl" >>"$theirs"
+echo "== the steps' matrix products one by one: minibatch"
+"$bench" --models "" --epoch-models "" --products A,B --time-limit "$limit" | tee -a "$ours"
+echo "== the steps' matrix products one by one: PyTorch"
+"$python" "$here/torch_cuda.py" --models --epoch-models --products A B --no-peak --no-graph-check \
+  --time-limit "$limit" --out "$out/pytorch_products.jsonl"
+cat "$out/pytorch_products.jsonl" >>"$theirs"
 
 "$python" "$here/gpu_table.py" "$ours" "$theirs" --out "$out/gpu_table.md"

@@ -9,6 +9,8 @@ Input records (one JSON object a line; unknown fields and unknown kinds are igno
               "batch", "step_ms_median"
   per epoch — "framework", "mode", "model", "batch", "epoch_s"
   peak      — "kind": "fp32_matmul_peak", "tflops"
+  product   — "kind": "product", "framework", "model", "batch", "product" (its name: "forward 1",
+              "weight gradient 2", ...), "ms_median"; ours also "rows", "cols", "inner"
 A later record for the same (framework, mode, model, batch) replaces an earlier one.
 
 Output: a header (device, PyTorch version, date); for each model a per-step table (ms) and, where
@@ -17,7 +19,9 @@ measured, a per-epoch table (s), with rows = batch sizes and the ratios
   PyTorch graph / minibatch graph
 (> 1: minibatch is faster); and for model B at batch 60000 the FLOP-bound time: the FLOPs of
 one step over the measured FP32 matmul peak and over 67 TFLOP/s (the H100/H200 datasheet FP32
-peak), with every measured per-step time as a multiple of both.
+peak), with every measured per-step time as a multiple of both. Where products were timed, each
+model also gets a table of its step's matrix products one by one (µs per call, ours and
+PyTorch's, ratio), with their sum and what the graph step takes beyond it: the other kernels.
 """
 import argparse
 import datetime
@@ -68,7 +72,7 @@ def fmt_ratio(num, den):
 
 def load(paths, warn=lambda m: print(m, file=sys.stderr)):
     """{'step': {(fw, mode, model, batch): ms}, 'epoch': {...: s}, 'peak': [rec], 'meta': [rec]}"""
-    data = {"step": {}, "epoch": {}, "peak": [], "meta": []}
+    data = {"step": {}, "epoch": {}, "peak": [], "meta": [], "product": {}, "shape": {}}
     for path in paths:
         with open(path) as f:
             for lineno, line in enumerate(f, 1):
@@ -83,6 +87,17 @@ def load(paths, warn=lambda m: print(m, file=sys.stderr)):
                 if not isinstance(rec, dict):
                     continue
                 data["meta"].append(rec)
+                if rec.get("kind") == "product":
+                    try:
+                        fw, model, batch = str(rec["framework"]).lower(), str(rec["model"]), int(rec["batch"])
+                        name, ms = str(rec["product"]), float(rec["ms_median"])
+                    except (KeyError, TypeError, ValueError):
+                        warn(f"{path}:{lineno}: product record without framework/model/batch/product/ms; skipped")
+                        continue
+                    data["product"][(fw, model, batch, name)] = ms
+                    if fw == "minibatch" and all(isinstance(rec.get(f), int) for f in ("rows", "cols", "inner")):
+                        data["shape"][(model, batch, name)] = (rec["rows"], rec["cols"], rec["inner"])
+                    continue
                 if rec.get("kind") == "fp32_matmul_peak":
                     if isinstance(rec.get("tflops"), (int, float)):
                         data["peak"].append(rec)
@@ -130,6 +145,40 @@ def table(values, model, unit):
     return lines
 
 
+def product_table(data, model):
+    """Rows (batch, product) in the order measured, then per batch the sum of the products and the
+    graph step's time beyond that sum (the gather, bias and activation, loss, update kernels)."""
+    names = {}
+    for fw, m, b, name in data["product"]:
+        if m == model and name not in names.setdefault(b, []):
+            names[b].append(name)
+    head = ["batch", "product", "shape", "minibatch (µs)", "PyTorch (µs)", "PyTorch / minibatch"]
+    lines = ["| " + " | ".join(head) + " |", "| ---: | --- | --- | ---: | ---: | ---: |"]
+
+    def us(fw, b, name):
+        ms = data["product"].get((fw, model, b, name))
+        return None if ms is None else 1e3 * ms
+
+    for b in sorted(names):
+        sums = {"minibatch": 0.0, "pytorch": 0.0}
+        for name in names[b]:
+            ours, theirs = us("minibatch", b, name), us("pytorch", b, name)
+            for fw, v in (("minibatch", ours), ("pytorch", theirs)):
+                sums[fw] = None if v is None or sums[fw] is None else sums[fw] + v
+            shape = data["shape"].get((model, b, name))
+            lines.append(f"| {b} | {name} | {' × '.join(map(str, shape)) if shape else DASH} | {fmt_sig(ours)} | "
+                         f"{fmt_sig(theirs)} | {fmt_ratio(theirs, ours)} |")
+        lines.append(f"| {b} | **all products** | | {fmt_sig(sums['minibatch'])} | {fmt_sig(sums['pytorch'])} | "
+                     f"{fmt_ratio(sums['pytorch'], sums['minibatch'])} |")
+        rest = {}
+        for fw in ("minibatch", "pytorch"):
+            step = data["step"].get((fw, "graph", model, b))
+            rest[fw] = 1e3 * step - sums[fw] if step is not None and sums[fw] is not None else None
+        lines.append(f"| {b} | graph step − products | | {fmt_sig(rest['minibatch'])} | "
+                     f"{fmt_sig(rest['pytorch'])} | {fmt_ratio(rest['pytorch'], rest['minibatch'])} |")
+    return lines
+
+
 def distinct(recs, field, framework=None):
     out = []
     for r in recs:
@@ -163,13 +212,18 @@ def make_markdown(data, today=None):
                  "PyTorch (benchmarks/gpu/torch_cuda.py): per step the median of 5 repeats, per epoch the median "
                  "of 3 epochs (1 for batch ≤ 10). "
                  "Ratios > 1: minibatch is faster; \"minibatch best\" is the faster of its eager and graph.")
-    models = model_order({k[2] for k in data["step"]} | {k[2] for k in data["epoch"]})
+    models = model_order({k[2] for k in data["step"]} | {k[2] for k in data["epoch"]}
+                         | {k[1] for k in data["product"]})
     for model in models:
         lines += ["", f"## Model {model} ({widths_text(model)})"]
         if any(k[2] == model for k in data["step"]):
             lines += ["", "Per step:", ""] + table(data["step"], model, "ms")
         if any(k[2] == model for k in data["epoch"]):
             lines += ["", "Per epoch:", ""] + table(data["epoch"], model, "s")
+        if any(k[1] == model for k in data["product"]):
+            lines += ["", "The step's matrix products, each alone (K calls in one CUDA graph, µs per call; "
+                      "shape: rows × cols × inner of ours; PyTorch's weight gradients are the transposed "
+                      "product, out × in):", ""] + product_table(data, model)
     lines += ["", *flop_bound(data)]
     return "\n".join(lines) + "\n"
 
@@ -206,6 +260,11 @@ def self_test():
         {"framework": "minibatch", "mode": "eager", "model": "B", "batch": 100, "epoch_s": 0.5},
         {"framework": "minibatch", "mode": "graph", "model": "B", "batch": 100, "epoch_s": 0.25},
         {"framework": "minibatch", "kind": "something_else", "value": 3},
+        {"framework": "minibatch", "mode": "graph", "model": "A", "batch": 1000, "step_ms_median": 0.08},
+        {"framework": "minibatch", "kind": "product", "model": "A", "batch": 1000, "product": "forward 1",
+         "rows": 1000, "cols": 128, "inner": 784, "ms_median": 0.004},
+        {"framework": "minibatch", "kind": "product", "model": "A", "batch": 1000, "product": "weight gradient 1",
+         "rows": 784, "cols": 128, "inner": 1000, "ms_median": 0.02},
     ]
     torch = [
         {"framework": "pytorch", "kind": "config", "version": "2.11.0+cu130", "device": "NVIDIA H200",
@@ -218,6 +277,11 @@ def self_test():
         {"framework": "pytorch", "mode": "eager", "model": "B", "batch": 60000, "step_ms_median": 6.0},
         {"framework": "pytorch", "mode": "graph", "model": "B", "batch": 60000, "step_ms_median": 5.5},
         {"framework": "pytorch", "mode": "eager", "model": "B", "batch": 100, "epoch_s": 1.0, "epochs_timed": 3},
+        {"framework": "pytorch", "mode": "graph", "model": "A", "batch": 1000, "step_ms_median": 0.07},
+        {"framework": "pytorch", "kind": "product", "mode": "graph", "model": "A", "batch": 1000,
+         "product": "forward 1", "rows": 1000, "cols": 128, "inner": 784, "ms_median": 0.005},
+        {"framework": "pytorch", "kind": "product", "mode": "graph", "model": "A", "batch": 1000,
+         "product": "weight gradient 1", "rows": 128, "cols": 784, "inner": 1000, "ms_median": 0.01},
     ]
     with tempfile.TemporaryDirectory() as d:
         pa, pb = os.path.join(d, "ours.jsonl"), os.path.join(d, "torch.jsonl")
@@ -245,6 +309,12 @@ def self_test():
     assert "Device: NVIDIA H200. PyTorch 2.11.0+cu130. Measured 2026-01-02; table made 2026-01-03." in md, md
     assert "192.6 GFLOP" in md and "3.85 ms" in md and "2.87 ms" in md, md
     assert any("not JSON" in w for w in warnings), warnings
+    # products of A at batch 1000: 4 and 20 µs against 5 and 10; sums 24 and 15; the graph steps
+    # (80 and 70 µs) spend 56 and 55 µs beyond them
+    assert "| 1000 | forward 1 | 1000 × 128 × 784 | 4.00 | 5.00 | 1.25 |" in rows, rows
+    assert "| 1000 | weight gradient 1 | 784 × 128 × 1000 | 20.0 | 10.0 | 0.50 |" in rows, rows
+    assert "| 1000 | **all products** | | 24.0 | 15.0 | 0.62 |" in rows, rows
+    assert "| 1000 | graph step − products | | 56.0 | 55.0 | 0.98 |" in rows, rows
     assert [fmt_sig(x) for x in (0.0123456, 1.0, 9.996, 99.95, 123.4, 0)] == \
         ["0.0123", "1.00", "10.0", "100", "123", "0"]
     print("self-test passed", file=sys.stderr)

@@ -24,6 +24,12 @@ per step  — >= 10 warm-up steps (the last 5 timed to choose K), then R repeats
 per epoch — randperm on the device, then every batch in order (examples // batch steps), timed
             from before the randperm to torch.cuda.synchronize() after the last step; one epoch
             for batch <= 10, else the median of 3.
+products  — (--products A B) each matrix product of the model's step alone, as autograd issues it
+            for nn.Linear (W is out x in): forward x @ W.T, weight gradient dY.T @ x, input gradient
+            dY @ W (layers 2..), torch.mm(out=) on random operands: K calls captured in one CUDA
+            graph (K such that a replay lasts ~10 ms, 5..1000), the median of 5 replays over K
+            (on cpu K eager calls). The bias add of F.linear is not part of it, as bench_gpu's
+            products are the GEMMs alone.
 peak      — n x n x n float32 torch.matmul (n = 8192 on cuda, 2048 on cpu), 3 warm-ups, median
             of 10, TFLOP/s = 2 n^3 / t.
 
@@ -33,12 +39,14 @@ measurement on stderr. Records:
    "step_ms_median", "step_ms_min", "steps_timed", ...}
   {"kind":"epoch", "framework":"pytorch", "version", "device", "mode", "model", "batch",
    "epoch_s", "epochs_timed", ...}
+  {"kind":"product", "framework":"pytorch", "mode", "model", "batch", "product", "rows", "cols",
+   "inner", "ms_median", "tflops", "calls_per_replay", ...}
   {"kind":"fp32_matmul_peak", "tflops", "device", ...}
 plus "config", "graph_check", "error" and "skipped" records that tables may ignore.
 graph_check (cuda): 6 steps of A at batch 100 eager and through the graph (3 side-stream warm-ups,
 3 replays) from the same weights on the same batches must end at the same weights.
 Order: peak, graph check, per step (model by model, eager then graph), epochs (largest batch
-first, eager and graph side by side). --time-limit (default 150 s) stops starting new
+first, eager and graph side by side), products. --time-limit (default 150 s) stops starting new
 measurements once that many seconds have passed; what was measured is already written.
 """
 import argparse
@@ -187,6 +195,43 @@ class Bench:
         log(f"epoch {tr.mode_label:6s} {model_name} batch {batch:6d}: median {med:.4g} s over {epochs} "
             f"epoch(s) of {steps} steps (loss {loss:.4g}) [{self.elapsed():.0f} s]")
 
+    def per_call_ms(self, fn):
+        """(ms per call of fn, calls per replay): K calls in one CUDA graph, median of 5 replays."""
+        fn()
+        est = self.timed(fn, 1)
+        k = max(5, min(1000, math.ceil(0.01 / max(est, 1e-7))))
+        if not self.cuda:
+            return statistics.median(self.timed(fn, k) / k for _ in range(5)) * 1e3, k
+        side = torch.cuda.Stream(device=self.device)  # warm-up off the capture stream, as documented
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        self.sync()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(k):
+                fn()
+        graph.replay()
+        return statistics.median(self.timed(graph.replay, 1) / k for _ in range(5)) * 1e3, k
+
+    def product_case(self, model_name, batch):
+        gen = torch.Generator(device=self.device).manual_seed(self.args.seed + 3)
+        rand = lambda *shape: torch.rand(*shape, device=self.device, generator=gen) * 2 - 1
+        for name, a, b, transpose_b in products_of(MODELS[model_name], batch, rand):
+            if self.over_time(f"product {model_name} {batch} {name}"):
+                return
+            c = torch.empty(a.shape[0], b.shape[0] if transpose_b else b.shape[1], device=self.device)
+            bb = b.t() if transpose_b else b
+            ms, k = self.per_call_ms(lambda: torch.mm(a, bb, out=c))
+            rows, inner, cols = a.shape[0], a.shape[1], c.shape[1]
+            self.emit({"kind": "product", "mode": "graph" if self.cuda else "eager", "model": model_name,
+                       "batch": batch, "product": name, "rows": rows, "cols": cols, "inner": inner,
+                       "ms_median": ms, "tflops": 2.0 * rows * cols * inner / ms / 1e9, "calls_per_replay": k})
+            log(f"product {model_name} batch {batch:6d} {name:18s} {rows} x {cols} x {inner}: {ms * 1e3:.4g} us "
+                f"[{self.elapsed():.0f} s]")
+
     def peak(self):
         n = self.args.peak_size or (8192 if self.cuda else 2048)
         gen = torch.Generator(device=self.device).manual_seed(self.args.seed + 1)
@@ -246,6 +291,20 @@ class Bench:
             self.cleanup()
         except Exception as e:
             log(f"ERROR in cleanup after {what}: {e!r}")
+
+
+def products_of(widths, batch, rand):
+    """[(name, a, b, transpose_b)]: the products of one step as autograd issues them for nn.Linear
+    layers (W out x in), forward first, then backward from the last layer: a @ (b.T if transpose_b
+    else b). a's transpose in the weight gradient is a view, as autograd's mm sees it."""
+    forward, backward = [], []
+    for l in range(1, len(widths)):
+        i, o = widths[l - 1], widths[l]
+        forward.append((f"forward {l}", rand(batch, i), rand(o, i), True))
+        backward.append((f"weight gradient {l}", rand(batch, o).t(), rand(batch, i), False))
+        if l > 1:
+            backward.append((f"input gradient {l}", rand(batch, o), rand(o, i), False))
+    return forward + backward[::-1]
 
 
 class Trainer:
@@ -352,6 +411,8 @@ def main():
     ap.add_argument("--batches", type=int, nargs="+", default=None, help=f"default {DEFAULT_BATCHES}")
     ap.add_argument("--epoch-models", nargs="*", default=["B"], choices=sorted(MODELS))
     ap.add_argument("--epoch-batches", type=int, nargs="*", default=None, help="default: --batches")
+    ap.add_argument("--products", nargs="*", default=[], choices=sorted(MODELS),
+                    help="models whose step's matrix products are timed one by one (default none)")
     ap.add_argument("--examples", type=int, default=None, help="rows of the data set (default 60000)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--target-s", type=float, default=None, help="seconds per repeat (default 0.1)")
@@ -436,6 +497,9 @@ def main():
         for batch in sorted(args.epoch_batches, reverse=True):
             for mode in modes:
                 bench.guarded(f"epoch {mode} {model} {batch}", bench.epoch_case, model, mode, batch)
+    for model in args.products:
+        for batch in args.batches:
+            bench.guarded(f"products {model} {batch}", bench.product_case, model, batch)
     if bench.skipped:
         bench.emit({"kind": "skipped", "what": bench.skipped, "time_limit_s": args.time_limit})
     log(f"done in {bench.elapsed():.0f} s" + (f", {len(bench.skipped)} skipped" if bench.skipped else ""))
