@@ -123,7 +123,11 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     std::printf("minibatch study (%s mode) -> %s/REPORT.md\n", full ? "full" : "quick", out.c_str());
     const auto mnist = mb::data::load_mnist(data_dir);
-    const auto [train, validation] = mb::data::train_validation_split(mnist.train, 1.0 / 12.0, 1);
+    // Named members, not a structured binding: the experiments' lambdas capture them, which
+    // clang before 16 does not allow for bindings.
+    const auto split = mb::data::train_validation_split(mnist.train, 1.0 / 12.0, 1);
+    const mb::data::Dataset& train = split.first;
+    const mb::data::Dataset& validation = split.second;
     std::printf("data: %s (%zu train, %zu test images)\n", data_dir.c_str(), mnist.train.rows, mnist.test.rows);
     const std::string cpu = lecture::cpu_description();
 
