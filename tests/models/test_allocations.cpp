@@ -212,9 +212,14 @@ TEST_CASE("ops<cpu>::gemm allocates nothing once warm, by each of its methods, a
           mb::Tensor<float> c(mb::Shape{m, n});
           for (mb::index_t i = 0; i < a.size(); ++i) a.data()[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
           for (mb::index_t i = 0; i < b.size(); ++i) b.data()[i] = static_cast<float>((i * 53) % 97) / 48.0f - 1.0f;
-          // Warm-up: two calls size the packing space of every thread gemm may use (with
-          // OpenMP the first runs on all threads, the second on this one).
-          for (int warm = 0; warm < 2; ++warm) mb::ops<mb::cpu>::gemm<float>(a.view(), trans_a, b.view(), trans_b, c.view());
+          // Warm-up: the product on one thread and on all of them sizes the packing space of
+          // every thread gemm may use, whichever of the two ThreadChoice tries first (with
+          // OpenMP, the first calls of a shape may all run on every thread: the first slab
+          // space is then a slab's, and the first call on one thread would grow it), then a
+          // call through the public gemm lets its thread choice see the shape.
+          for (const int threads : {1, Eigen::nbThreads()})
+            cb::gemm<float>(a.view(), trans_a, b.view(), trans_b, c.view(), 0.0f, threads);
+          mb::ops<mb::cpu>::gemm<float>(a.view(), trans_a, b.view(), trans_b, c.view());
           for (mb::index_t i = 0; i < c.size(); ++i) c.data()[i] = static_cast<float>(i % 7) - 3.0f;
           const long before = allocations.load();
           mb::ops<mb::cpu>::gemm<float>(a.view(), trans_a, b.view(), trans_b, c.view(), beta);
