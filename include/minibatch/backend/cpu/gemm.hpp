@@ -360,8 +360,12 @@ void blocked(Operand<T> op_a, Operand<T> op_b, T* c, Eigen::Index rows, Eigen::I
     if (slabs.count > 1) {
       // Every thread of the team makes room for a slab first, whether or not it gets one
       // this time (so none grows its buffer in a later call). An exception must not leave
-      // an OpenMP region: the first one is rethrown after it.
+      // an OpenMP region: the first one is rethrown after it. The threads take the slabs
+      // one at a time from a shared counter, not by `omp for schedule(dynamic, 1)`: LLVM's
+      // OpenMP runtime (clang's libomp) allocates on the heap in every such loop, about 27
+      // times per region (4 with a static schedule), which a steady-state step must not.
       std::exception_ptr failure;
+      std::atomic<Eigen::Index> next_slab{0};
 #pragma omp parallel num_threads(threads)
       {
         try {
@@ -370,8 +374,8 @@ void blocked(Operand<T> op_a, Operand<T> op_b, T* c, Eigen::Index rows, Eigen::I
 #pragma omp critical(minibatch_gemm_failure)
           if (!failure) failure = std::current_exception();
         }
-#pragma omp for schedule(dynamic, 1)
-        for (Eigen::Index s = 0; s < slabs.count; ++s) {
+        for (Eigen::Index s = next_slab.fetch_add(1, std::memory_order_relaxed); s < slabs.count;
+             s = next_slab.fetch_add(1, std::memory_order_relaxed)) {
           try {
             slab_product(slabs, s, op_a, op_b, c, rows, cols, inner, beta);
           } catch (...) {
