@@ -1,6 +1,10 @@
-// Names the machine that produced the timings: the CPU model from /proc/cpuinfo (Linux)
-// and the number of hardware threads, so every timing in the report says where it came from.
+// Names the machine that produced the timings: the CPU model from /proc/cpuinfo (Linux),
+// the number of hardware threads and the vector instructions this program was compiled for
+// (Eigen's list, e.g. "AVX512, FMA, AVX2, AVX, SSE, SSE2, ..."), so every timing in the
+// report says where it came from.
 #pragma once
+
+#include <Eigen/Core>
 
 #include <fstream>
 #include <string>
@@ -21,7 +25,7 @@ inline std::string cpu_name() {
 
 inline std::string cpu_description() {
   return "cpu (" + cpu_name() + ", " + std::to_string(std::thread::hardware_concurrency()) +
-         " hardware threads; Eigen single-threaded)";
+         " hardware threads; " + Eigen::SimdInstructionSetsInUse() + "; Eigen single-threaded)";
 }
 
 }  // namespace lecture
