@@ -4,7 +4,7 @@
 // landscapes need no data) and writes, into --out (default `study/`), one CSV per
 // experiment, the PNG plots, and REPORT.md — each claim of the lecture, the numbers this
 // run measured, and whether they reproduced it. Quick mode (the default) finishes in a
-// few minutes on a 2-core CPU; --full runs the complete experiments. Built with CUDA
+// minute on a 2-core AVX-512 CPU; --full runs the complete experiments. Built with CUDA
 // (MINIBATCH_ENABLE_CUDA) and run where a device is present, experiment 2 also times the
 // GPU and the report names the device.
 //
