@@ -5,13 +5,15 @@
 // Fashion-MNIST. An epoch is ⌈60000/B⌉ updates, so its time is that many times the time
 // per update. On a GPU the time per update barely moves from 1 to 1000 and big batches
 // make an epoch far cheaper; on a CPU the time per update grows with the batch once the
-// fixed costs are paid, and the epoch time flattens out instead.
+// fixed costs are paid, and the epoch time flattens out instead. The CPU is timed on one
+// thread and, built with OpenMP (the default where the compiler has it), on all of them
+// (OMP_NUM_THREADS=2 to choose fewer).
 //
 // Run:  ./build/release/examples/batch_time/batch_time [--data DIR] [--out study]
 //       [--min-seconds 0.3] [--batches 1 10 100 1000 10000 60000] [--no-plots]
 //
 // What you should see: a table of the median time per update and per epoch for every
-// batch size, and study/batch_time_update.png and study/batch_time_epoch.png — the
+// batch size and thread count, and study/batch_time_update.png and study/batch_time_epoch.png — the
 // lecture's two plots (log-log).
 #include <CLI/CLI.hpp>
 
@@ -34,9 +36,8 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(common.out);
     const auto mnist = minibatch::data::load_mnist(common.data_dir);
-    const auto result = lecture::run_batch_time(mnist.train, "cpu", options);
-
-    const auto section = lecture::batch_time_section({result}, common.out, !common.no_plots);
+    const auto results = lecture::run_batch_time(mnist.train, lecture::cpu_thread_setups(), options);
+    const auto section = lecture::batch_time_section(results, common.out, !common.no_plots);
     lecture::print_section(section);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batch_time: %s\n", e.what());

@@ -7,14 +7,19 @@
 // is full, so large batches finish an epoch far faster; on a CPU the time per update
 // grows roughly linearly with the batch once past the overheads, so the epoch time
 // flattens instead. Each time is the median of repeated steps (at least `min_repeats`,
-// and at least `min_seconds` of measuring, at most `max_repeats`).
+// and at least `min_seconds` of measuring, at most `max_repeats`, after a warm-up).
+// The CPU is timed on one thread and, built with OpenMP, on all of Eigen::nbThreads(),
+// the two taking turns step by step: more cores shorten the large batches' products, not
+// batch 1's fixed costs.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <minibatch/minibatch.hpp>
 
 #include "lecture/csv.hpp"
@@ -29,9 +34,9 @@ namespace mb = minibatch;
 struct BatchTimeOptions {
   std::vector<mb::index_t> batch_sizes{1, 10, 100, 1000, 10000, 60000};
   std::vector<mb::index_t> widths{784, 512, 512, 10};
-  mb::index_t min_repeats = 3;
+  mb::index_t min_repeats = 3;   // per setup
   mb::index_t max_repeats = 200;
-  double min_seconds = 0.3;
+  double min_seconds = 0.3;      // per setup
   std::uint64_t seed = 1;
 };
 
@@ -48,10 +53,38 @@ struct BatchTimeResult {
   std::vector<BatchTimeRow> rows;
 };
 
-// Times the training step on backend B over `train` (batch sizes above N are clamped).
+// One way of running the timed step: its name in the report, the number of threads the
+// cpu backend's products may use (0: leave Eigen::nbThreads() as it is) and the steps run
+// before its timing starts. The first step allocates and fills the caches. On several
+// threads the library also times each large product on one thread and on all before it
+// settles on one (backend/cpu/gemm.hpp, ThreadChoice), which takes three steps; it goes on
+// trying the other way now and then, so a product whose second core was slow to answer
+// (a virtual machine's second CPU can take milliseconds to wake) may run on one thread for
+// a while, and the times on several threads include that, as training would.
+struct TimedSetup {
+  std::string device;
+  int threads = 0;
+  mb::index_t warmup_steps = 1;
+};
+
+// Times the training step on backend B over `train` (batch sizes above N are clamped), for
+// every setup. At each batch size the setups take turns of turn_seconds (at least one step
+// each), so that a change in the machine's load falls on all of them alike and their ratios
+// are side by side: measured one setup after the other on a 2-core Zen 4 VM, 2 threads over
+// 1 ranged 0.80–1.27× at batch 1, where both run on one thread. The first step of a turn of
+// short steps is not timed: after another setup's turn a second thread has gone to sleep
+// and has to be woken, which training, step after step on the same threads, does not pay.
 template <class B = mb::cpu>
-BatchTimeResult run_batch_time(const mb::data::Dataset& train, std::string device, const BatchTimeOptions& options = {}) {
-  BatchTimeResult result{std::move(device), train.rows, {}};
+std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, const std::vector<TimedSetup>& setups,
+                                            const BatchTimeOptions& options = {}) {
+  constexpr double turn_seconds = 0.05, short_step = 0.01;
+  const int threads_before = Eigen::nbThreads();
+  struct Restore {
+    int threads;
+    ~Restore() { Eigen::setNbThreads(threads); }
+  } restore{threads_before};
+  std::vector<BatchTimeResult> results;
+  for (const auto& setup : setups) results.push_back({setup.device, train.rows, {}});
   const auto data = mb::to_tensors<float, B>(train);
   mb::Mlp<float, B> model(options.widths, mb::Activation::relu, options.seed);
   mb::Tensor<float, B> grad(mb::Shape{model.params().size()});
@@ -60,29 +93,68 @@ BatchTimeResult run_batch_time(const mb::data::Dataset& train, std::string devic
     mb::ClassificationObjective<float, B> objective(model, data, batch);
     mb::Momentum<float, B> optimizer({.lr = 0.0f, .momentum = 0.9f});  // lr 0: timing only, weights stay put
     mb::ShuffledSampler sampler({.batch_size = batch, .seed = options.seed, .drop_last = true});
-    std::vector<double> times;
-    const auto start = std::chrono::steady_clock::now();
-    mb::index_t epoch = 0;
-    bool warm = false;
-    while (times.size() < options.max_repeats &&
-           (times.size() < options.min_repeats || seconds_since(start) < options.min_seconds)) {
-      for (std::span<const std::size_t> indices : sampler.epoch(train.rows, epoch++)) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const double loss = objective.loss_and_gradient(model.params().flat(), indices, grad.view());
-        optimizer.step(model.params().flat(), grad.view());
-        (void)loss;  // reading the loss synchronises a device backend, so the step is complete
-        if (warm) times.push_back(seconds_since(t0));
-        warm = true;
-        if (times.size() >= options.max_repeats ||
-            (times.size() >= options.min_repeats && seconds_since(start) >= options.min_seconds))
-          break;
+    mb::index_t epoch = 0, next = 0;
+    mb::BatchRange batches = sampler.epoch(train.rows, epoch);
+    // One step on the next batch of the running epoch; its time in seconds.
+    const auto step = [&] {
+      if (next == batches.size()) {
+        batches = sampler.epoch(train.rows, ++epoch);
+        next = 0;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      const double loss = objective.loss_and_gradient(model.params().flat(), batches[next++], grad.view());
+      optimizer.step(model.params().flat(), grad.view());
+      (void)loss;  // reading the loss synchronises a device backend, so the step is complete
+      return seconds_since(t0);
+    };
+    struct Record {
+      std::vector<double> times;
+      double timed = 0, last = 0;
+    };
+    std::vector<Record> records(setups.size());
+    const auto done = [&] {
+      for (const auto& r : records)
+        if (r.times.size() < options.max_repeats && (r.times.size() < options.min_repeats || r.timed < options.min_seconds))
+          return false;
+      return true;
+    };
+    for (std::size_t k = 0; k < setups.size(); ++k) {  // the warm-ups, each in one go
+      Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
+      for (mb::index_t n = 0; n < setups[k].warmup_steps; ++n) records[k].last = step();
+    }
+    while (!done()) {
+      for (std::size_t k = 0; k < setups.size() && !done(); ++k) {
+        Record& r = records[k];
+        Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
+        const bool skip_first = r.last < short_step;
+        for (double turn = 0; turn < turn_seconds && !done();) {
+          const double seconds = step();
+          const bool first = turn == 0;
+          turn += seconds;
+          r.last = seconds;
+          if (!(first && skip_first) && r.times.size() < options.max_repeats) {
+            r.times.push_back(seconds);
+            r.timed += seconds;
+          }
+        }
       }
     }
-    const double update = median(times);
     const auto updates_per_epoch = static_cast<double>((train.rows + batch - 1) / batch);
-    result.rows.push_back({requested, update, update * updates_per_epoch, times.size()});
+    for (std::size_t k = 0; k < setups.size(); ++k) {
+      const double update = median(records[k].times);
+      results[k].rows.push_back({requested, update, update * updates_per_epoch, records[k].times.size()});
+    }
   }
-  return result;
+  return results;
+}
+
+// The cpu backend on one thread and, where Eigen::nbThreads() is more (OpenMP), on all of
+// them, named "cpu, 1 thread" and "cpu, N threads".
+inline std::vector<TimedSetup> cpu_thread_setups() {
+  std::vector<TimedSetup> setups{{"cpu, 1 thread", 1, 1}};
+  if (const int all = Eigen::nbThreads(); all > 1)
+    setups.push_back({"cpu, " + std::to_string(all) + " threads", all, 3});
+  return setups;
 }
 
 // Writes batch_time.csv (every device measured) and the lecture's two plots:
@@ -118,14 +190,27 @@ inline Section batch_time_section(const std::vector<BatchTimeResult>& results, c
   }
   s.setup = "One training step (gather, forward, backward, momentum update) of the MLP 784-512-512-10 on "
             "Fashion-MNIST, float32; time per update = median over repeated steps; time per epoch = "
-            "⌈N/B⌉ × time per update with N = " + std::to_string(results.front().examples) + ".";
+            "⌈N/B⌉ × time per update with N = " + std::to_string(results.front().examples) +
+            "; the CPU on one thread and, built with OpenMP, on all of them.";
   s.measured = table;
-
   const auto find = [](const BatchTimeResult& r, mb::index_t b) -> const BatchTimeRow* {
     for (const auto& row : r.rows)
       if (row.batch == b) return &row;
     return nullptr;
   };
+  // Where the CPU was timed on one thread and on several: what the other cores gave.
+  const BatchTimeResult* one_thread = nullptr;
+  for (const auto& r : results)
+    if (r.device == "cpu, 1 thread") one_thread = &r;
+  for (const auto& r : results) {
+    if (!one_thread || &r == one_thread || r.device.rfind("cpu, ", 0) != 0) continue;
+    std::string line;
+    for (const auto& row : r.rows)
+      if (const auto* serial = find(*one_thread, row.batch))
+        line += (line.empty() ? "" : ", ") + std::to_string(row.batch) + ": " +
+                format("%.2f×", serial->update_seconds / row.update_seconds);
+    s.measured += "\nTime per update on 1 thread over the time on " + r.device.substr(5) + ", by batch: " + line + ".\n";
+  }
   const BatchTimeResult* gpu = nullptr;
   for (const auto& r : results)
     if (r.device.rfind("cpu", 0) != 0) gpu = &r;

@@ -13,7 +13,7 @@ std::optional<BatchTimeResult> run_batch_time_gpu(const minibatch::data::Dataset
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) return std::nullopt;
   cudaDeviceProp properties{};
   if (cudaGetDeviceProperties(&properties, 0) != cudaSuccess) return std::nullopt;
-  return run_batch_time<minibatch::cuda>(train, std::string("gpu (") + properties.name + ")", options);
+  return run_batch_time<minibatch::cuda>(train, {{std::string("gpu (") + properties.name + ")"}}, options).front();
 }
 
 }  // namespace lecture

@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
         {1, "GD vs SGD on the toy", [&] { return toy_section(lecture::run_toy_gd_sgd(out, {.plots = plots})); }},
         {2, "batch size vs time",
          [&] {
-           std::vector<lecture::BatchTimeResult> results{lecture::run_batch_time(mnist.train, "cpu", time_options)};
+           auto results = lecture::run_batch_time(mnist.train, lecture::cpu_thread_setups(), time_options);
 #ifdef MINIBATCH_STUDY_CUDA
            if (auto gpu = lecture::run_batch_time_gpu(mnist.train, time_options)) results.push_back(*gpu);
 #endif
