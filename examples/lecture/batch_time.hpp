@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,7 @@ struct TimedSetup {
 
 // Times the training step on backend B over `train` (batch sizes above N are clamped), for
 // every setup. At each batch size the setups take turns of turn_seconds (at least one step
-// each), so that a change in the machine's load falls on all of them alike and their ratios
+// each, until a setup has its repeats and seconds), so that a change in the machine's load falls on all of them alike and their ratios
 // are side by side: measured one setup after the other on a 2-core Zen 4 VM, 2 threads over
 // 1 ranged 0.80–1.27× at batch 1, where both run on one thread. The first step of a turn of
 // short steps is not timed: after another setup's turn a second thread has gone to sleep
@@ -78,6 +79,11 @@ template <class B = mb::cpu>
 std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, const std::vector<TimedSetup>& setups,
                                             const BatchTimeOptions& options = {}) {
   constexpr double turn_seconds = 0.05, short_step = 0.01;
+  if (options.min_repeats < 1 || options.max_repeats < options.min_repeats || !(options.min_seconds >= 0))
+    throw std::invalid_argument("run_batch_time: need 1 <= min_repeats <= max_repeats and min_seconds >= 0, got " +
+                                std::to_string(options.min_repeats) + ", " + std::to_string(options.max_repeats) +
+                                " and " + std::to_string(options.min_seconds));
+  if (setups.empty()) throw std::invalid_argument("run_batch_time: no setup to time");
   const int threads_before = Eigen::nbThreads();
   struct Restore {
     int threads;
@@ -112,27 +118,26 @@ std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, cons
       double timed = 0, last = 0;
     };
     std::vector<Record> records(setups.size());
-    const auto done = [&] {
-      for (const auto& r : records)
-        if (r.times.size() < options.max_repeats && (r.times.size() < options.min_repeats || r.timed < options.min_seconds))
-          return false;
-      return true;
+    const auto finished = [&](const Record& r) {
+      return r.times.size() >= options.max_repeats ||
+             (r.times.size() >= options.min_repeats && r.timed >= options.min_seconds);
     };
+    const auto done = [&] { return std::all_of(records.begin(), records.end(), finished); };
     for (std::size_t k = 0; k < setups.size(); ++k) {  // the warm-ups, each in one go
       Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
       for (mb::index_t n = 0; n < setups[k].warmup_steps; ++n) records[k].last = step();
     }
     while (!done()) {
-      for (std::size_t k = 0; k < setups.size() && !done(); ++k) {
+      for (std::size_t k = 0; k < setups.size(); ++k) {
         Record& r = records[k];
         Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
         const bool skip_first = r.last < short_step;
-        for (double turn = 0; turn < turn_seconds && !done();) {
+        for (double turn = 0; turn < turn_seconds && !finished(r);) {
           const double seconds = step();
           const bool first = turn == 0;
           turn += seconds;
           r.last = seconds;
-          if (!(first && skip_first) && r.times.size() < options.max_repeats) {
+          if (!(first && skip_first)) {
             r.times.push_back(seconds);
             r.timed += seconds;
           }
