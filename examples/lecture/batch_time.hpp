@@ -131,7 +131,7 @@ std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, cons
       for (std::size_t k = 0; k < setups.size(); ++k) {
         Record& r = records[k];
         Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
-        const bool skip_first = r.last < short_step;
+        const bool skip_first = setups.size() > 1 && r.last < short_step;
         for (double turn = 0; turn < turn_seconds && !finished(r);) {
           const double seconds = step();
           const bool first = turn == 0;
