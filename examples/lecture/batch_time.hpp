@@ -9,8 +9,8 @@
 // flattens instead. Each time is the median of repeated steps (at least `min_repeats`,
 // and at least `min_seconds` of measuring, at most `max_repeats`, after a warm-up).
 // The CPU is timed on one thread and, built with OpenMP, on all of Eigen::nbThreads(),
-// the two taking turns step by step: more cores shorten the large batches' products, not
-// batch 1's fixed costs.
+// the two taking turns: more cores shorten the large batches' products, not batch 1's
+// fixed costs.
 #pragma once
 
 #include <algorithm>
@@ -59,9 +59,9 @@ struct BatchTimeResult {
 // before its timing starts. The first step allocates and fills the caches. On several
 // threads the library also times each large product on one thread and on all before it
 // settles on one (backend/cpu/gemm.hpp, ThreadChoice), which takes three steps; it goes on
-// trying the other way now and then, so a product whose second core was slow to answer
-// (a virtual machine's second CPU can take milliseconds to wake) may run on one thread for
-// a while, and the times on several threads include that, as training would.
+// trying the other way now and then, so while the other cores give little (on a virtual
+// machine, at times: benchmarks/RESULTS.md) the products run on one thread, and the times
+// on several threads include that, as training would.
 struct TimedSetup {
   std::string device;
   int threads = 0;
@@ -70,11 +70,13 @@ struct TimedSetup {
 
 // Times the training step on backend B over `train` (batch sizes above N are clamped), for
 // every setup. At each batch size the setups take turns of turn_seconds (at least one step
-// each, until a setup has its repeats and seconds), so that a change in the machine's load falls on all of them alike and their ratios
-// are side by side: measured one setup after the other on a 2-core Zen 4 VM, 2 threads over
-// 1 ranged 0.80–1.27× at batch 1, where both run on one thread. The first step of a turn of
-// short steps is not timed: after another setup's turn a second thread has gone to sleep
-// and has to be woken, which training, step after step on the same threads, does not pay.
+// each, until a setup has its repeats and seconds), so that a change in the machine's load
+// falls on all of them alike and their ratios are side by side. On a 2-core Zen 4 VM at
+// batch 1, where both thread counts run the same 1-thread code, 2 threads over 1 ranged
+// 0.80–1.27× timed one after the other and 0.91–1.06× taking turns. Where several setups
+// take turns, the first step of a turn of short steps is not timed: after another setup's
+// turn the second thread may have gone to sleep (traced: 0.1–0.4 ms to join the first
+// product), which training, step after step on the same threads, does not pay.
 template <class B = mb::cpu>
 std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, const std::vector<TimedSetup>& setups,
                                             const BatchTimeOptions& options = {}) {
