@@ -51,6 +51,7 @@ struct BatchTimeRow {
 struct BatchTimeResult {
   std::string device;
   mb::index_t examples = 0;
+  int threads = 0;  // the cpu backend's thread count (TimedSetup::threads), 0 for the others
   std::vector<BatchTimeRow> rows;
 };
 
@@ -92,7 +93,8 @@ std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, cons
     ~Restore() { Eigen::setNbThreads(threads); }
   } restore{threads_before};
   std::vector<BatchTimeResult> results;
-  for (const auto& setup : setups) results.push_back({setup.device, train.rows, {}});
+  for (const auto& setup : setups) results.push_back({setup.device, train.rows, setup.threads, {}});
+  const auto select = [&](std::size_t k) { Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before); };
   const auto data = mb::to_tensors<float, B>(train);
   mb::Mlp<float, B> model(options.widths, mb::Activation::relu, options.seed);
   mb::Tensor<float, B> grad(mb::Shape{model.params().size()});
@@ -126,13 +128,13 @@ std::vector<BatchTimeResult> run_batch_time(const mb::data::Dataset& train, cons
     };
     const auto done = [&] { return std::all_of(records.begin(), records.end(), finished); };
     for (std::size_t k = 0; k < setups.size(); ++k) {  // the warm-ups, each in one go
-      Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
+      select(k);
       for (mb::index_t n = 0; n < setups[k].warmup_steps; ++n) records[k].last = step();
     }
     while (!done()) {
       for (std::size_t k = 0; k < setups.size(); ++k) {
         Record& r = records[k];
-        Eigen::setNbThreads(setups[k].threads > 0 ? setups[k].threads : threads_before);
+        select(k);
         const bool skip_first = setups.size() > 1 && r.last < short_step;
         for (double turn = 0; turn < turn_seconds && !finished(r);) {
           const double seconds = step();
@@ -208,15 +210,16 @@ inline Section batch_time_section(const std::vector<BatchTimeResult>& results, c
   // Where the CPU was timed on one thread and on several: what the other cores gave.
   const BatchTimeResult* one_thread = nullptr;
   for (const auto& r : results)
-    if (r.device == "cpu, 1 thread") one_thread = &r;
+    if (r.threads == 1) one_thread = &r;
   for (const auto& r : results) {
-    if (!one_thread || &r == one_thread || r.device.rfind("cpu, ", 0) != 0) continue;
+    if (!one_thread || r.threads <= 1) continue;
     std::string line;
     for (const auto& row : r.rows)
       if (const auto* serial = find(*one_thread, row.batch))
         line += (line.empty() ? "" : ", ") + std::to_string(row.batch) + ": " +
                 format("%.2f×", serial->update_seconds / row.update_seconds);
-    s.measured += "\nTime per update on 1 thread over the time on " + r.device.substr(5) + ", by batch: " + line + ".\n";
+    s.measured += "\nTime per update on 1 thread over the time on " + std::to_string(r.threads) +
+                  " threads, by batch: " + line + ".\n";
   }
   const BatchTimeResult* gpu = nullptr;
   for (const auto& r : results)
