@@ -26,6 +26,12 @@
 //                              for W2, 4: Xᵀ·dZ for W1; X's rows contiguous; 5: H·W3 and
 //                              6: Hᵀ·dZ for W3, the output layer's 10 columns): how close the
 //                              packed kernels come to the FMA ceiling without the rest of a step.
+//   BM_Sliver/<kc>/<cols>      the packed product's inner loops alone, on the calling thread:
+//                              10 slivers of 12 rows of A (read in place, rows kc apart)
+//                              across a block of B packed once beforehand (kc × cols, 32-column
+//                              slivers), C += A·B: the register block with nothing to pack,
+//                              its B from L1 (kc 256, cols 32) or from L2 (a block of 512 KiB
+//                              or 1 MiB, as a product's): what BM_Product loses to the rest.
 //
 // Counters: GFLOPs = the FLOPs of the matrix products per second: per example, 2 per
 // multiply-add of every layer forward, 2 for its weight gradient and 2 for its input gradient
@@ -46,6 +52,7 @@
 #include <immintrin.h>
 #endif
 
+#include "minibatch/backend/cpu/gemm_packed.hpp"
 #include "minibatch/kernels/ref/adaptive_update.hpp"
 #include "minibatch/momentum.hpp"
 #include "minibatch/samplers.hpp"
@@ -280,6 +287,27 @@ void BM_Product(benchmark::State& state) {
   state.SetLabel(s.name);
 }
 
+// ---- the packed product's inner loops alone --------------------------------------------------
+void BM_Sliver(benchmark::State& state) {
+  namespace packed = mb::cpu_backend::packed;
+  constexpr Eigen::Index R = packed::rows_per_block, rows = 10 * R;
+  const auto kc = static_cast<Eigen::Index>(state.range(0)), cols = static_cast<Eigen::Index>(state.range(1));
+  std::vector<float> a(static_cast<std::size_t>(rows * kc)), bp(static_cast<std::size_t>(kc * cols)),
+      c(static_cast<std::size_t>(rows * cols), 0.0f);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f;
+  for (std::size_t i = 0; i < bp.size(); ++i) bp[i] = 1e-6f * static_cast<float>((i * 104729) % 1000);
+  for (auto _ : state) {
+    for (Eigen::Index i0 = 0; i0 < rows; i0 += R)
+      packed::sliver<R>(mb::cpu_backend::small::Strided<float>{a.data() + i0 * kc, kc, 1}, bp.data(), kc,
+                        c.data() + i0 * cols, cols, cols, mb::cpu_backend::small::Start::load, 1.0f);
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * static_cast<double>(rows * cols * kc) * static_cast<double>(state.iterations());
+  state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["pct_fma"] = benchmark::Counter(100.0 * flops / 1e9 / fma_ceiling_gflops(), benchmark::Counter::kIsRate);
+  benchmark::DoNotOptimize(c.data());
+}
+
 // ---- memory-bound update --------------------------------------------------------------------
 void BM_MomentumUpdate(benchmark::State& state) {
   const auto n = static_cast<mb::index_t>(state.range(0));
@@ -345,7 +373,11 @@ void step_args(benchmark::internal::Benchmark* b) {
 void product_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"product", "batch"});
   for (int product = 0; product < 7; ++product)
-    for (int batch : {1000, 10000, 60000}) b->Args({product, batch});
+    for (int batch : {100, 1000, 10000, 60000}) b->Args({product, batch});
+}
+void sliver_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"kc", "cols"});
+  b->Args({256, 32})->Args({512, 256})->Args({512, 512});
 }
 void epoch_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"model", "batch"});
@@ -360,6 +392,7 @@ BENCHMARK(BM_Step)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecon
 BENCHMARK(BM_StepSeparate)->Apply(step_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Epoch)->Apply(epoch_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Product)->Apply(product_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sliver)->Apply(sliver_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MomentumUpdate)->Arg(1'000'000)->Arg(10'000'000)->Arg(100'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdamUpdate)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AdamUpdateReference)->Arg(1'000'000)->Arg(10'000'000)->UseRealTime()->Unit(benchmark::kMillisecond);
