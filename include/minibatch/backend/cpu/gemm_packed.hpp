@@ -179,6 +179,25 @@ inline void pack_a(Operand<T> a, Index i0, Index rows, Index p0, Index kc, T* ap
   }
 }
 
+// A transposed, gathered op(A) read in place (C narrower than pack_gathered_blocks register
+// blocks: model A's X[rows]ᵀ·D, 128 columns): step p of a sliver reads R scalars of row
+// index[p] of the data set, and the next sliver the next R of the same kc rows. Those are kc
+// streams, more than the hardware prefetcher follows, so many of their new cache lines are
+// demand misses. Before each sliver, the last scalar of the next one is requested in each of
+// the kc rows: one prefetch per step, beside the R × cols multiply-adds of the step. Measured
+// on X[rows]ᵀ·D of 784 × 128 alone (one-off program, one thread, rows of a shuffled 60000 ×
+// 784 set, with and without it call by call, medians, 3 runs; AMD EPYC Zen 4): 1.03–1.04×
+// at inner 1000 and 10000. Two slivers ahead: 1.02–1.03×.
+template <class T>
+inline void prefetch_next_sliver(Operand<T> a, Index i0, Index p0, Index kc) {
+#if defined(__GNUC__)
+  const T* next = a.data + i0 + 2 * rows_per_block - 1;
+  for (Index p = 0; p < kc; ++p) __builtin_prefetch(next + static_cast<Index>(a.index[p0 + p]) * a.stride);
+#else
+  (void)a, (void)i0, (void)p0, (void)kc;
+#endif
+}
+
 // Slivers of W = cols_per_block columns: bp[s·kc·W + p·W + j] = op(B)(p0 + p, j0 + s·W + j),
 // 0 past the last column.
 template <class T>
@@ -298,6 +317,7 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
       for (Index i0 = 0; i0 < rows; i0 += R) {
         const Index r = std::min(R, rows - i0);
         if (packed_a) pack_a(a, i0, r, p0, kc, ap);
+        else if (a.index && a.transposed && i0 + 2 * R <= rows) prefetch_next_sliver(a, i0, p0, kc);
         const T* packed_sliver = packed_a ? ap : nullptr;
         T* ci = c + i0 * ldc + j0;
         if (r == R) sliver_of<rows_per_block>(a, packed_sliver, i0, p0, bp, kc, ci, ldc, nc, start, beta);
