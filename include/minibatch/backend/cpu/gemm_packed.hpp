@@ -299,6 +299,7 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
   }
   const Index chunk = chunk_size<T>(inner);
   const bool packed_a = packs_a(a, cols);
+  const bool prefetches_a = !packed_a && a.index && a.transposed;  // prefetch_next_sliver
   // Blocks of B as wide as a whole chunk's, in every chunk: a shorter last chunk would take
   // wider ones (block_cols rounds to whole slivers), and its block and sliver of A would
   // then overrun `space` (inner 1025 and cols ≥ 768 in floats: chunks of 342 and 341,
@@ -317,7 +318,7 @@ void product(Operand<T> a, Operand<T> b, T* c, Index ldc, Index rows, Index cols
       for (Index i0 = 0; i0 < rows; i0 += R) {
         const Index r = std::min(R, rows - i0);
         if (packed_a) pack_a(a, i0, r, p0, kc, ap);
-        else if (a.index && a.transposed && i0 + 2 * R <= rows) prefetch_next_sliver(a, i0, p0, kc);
+        else if (prefetches_a && i0 + 2 * R <= rows) prefetch_next_sliver(a, i0, p0, kc);
         const T* packed_sliver = packed_a ? ap : nullptr;
         T* ci = c + i0 * ldc + j0;
         if (r == R) sliver_of<rows_per_block>(a, packed_sliver, i0, p0, bp, kc, ci, ldc, nc, start, beta);
